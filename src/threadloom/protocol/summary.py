@@ -1,0 +1,229 @@
+"""Listing metadata derived from a rollout's lines (rollout-format section 13), incrementally.
+
+``SummaryState`` is a plain, serialisable accumulator: feed it the lines of a file in order
+(possibly across several reads of a growing file) and it holds what ``thread/list`` and
+``thread/read`` show. It never needs to see a line twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from threadloom.protocol.policy import EVENT_ALIASES
+from threadloom.protocol.rollout import (
+    EVENT_MSG,
+    RESPONSE_ITEM,
+    SESSION_META,
+    TURN_CONTEXT,
+    GitInfo,
+    InvalidSessionMeta,
+    SessionMeta,
+)
+
+LEGACY_REQUEST_PREFIX = "## My request for Codex:"
+IMAGE_PREVIEW = "[Image]"
+
+RELEVANT_EVENTS = frozenset(
+    {
+        "user_message",
+        "agent_message",
+        "thread_goal_updated",
+        "token_count",
+        "task_started",
+        "turn_started",
+        "item_completed",
+    }
+)
+"""event_msg types that change a summary; the scanner may skip every other event unparsed."""
+
+
+class SearchText(msgspec.Struct, frozen=True, array_like=True):
+    """One searchable message: who said it, in which turn, and the text."""
+
+    role: str
+    turn_id: str | None
+    text: str
+
+
+class SummaryState(msgspec.Struct, kw_only=True):
+    """What is known about a thread after reading some prefix of its rollout."""
+
+    meta_payload: dict[str, Any] | None = None
+    meta_error: str | None = None
+    invalid: bool = False
+    preview: str | None = None
+    first_user_message: str | None = None
+    title: str | None = None
+    model: str | None = None
+    reasoning_effort: str | None = None
+    first_turn_cwd: str | None = None
+    git: dict[str, Any] | None = None
+    memory_mode: str | None = None
+    tokens_used: int | None = None
+    turn_id: str | None = None
+    turn_explicit: bool = False
+    user_messages: int = 0
+    pending_text: list[SearchText] = msgspec.field(default_factory=list)
+
+    def meta(self) -> SessionMeta | None:
+        """The typed first session_meta, or None when the file is not (yet) a thread."""
+        if self.meta_payload is None or self.invalid:
+            return None
+        return SessionMeta.from_payload(self.meta_payload)
+
+    @property
+    def thread_id(self) -> str | None:
+        if self.meta_payload is None:
+            return None
+        value = self.meta_payload.get("id")
+        return value if isinstance(value, str) else None
+
+    def git_info(self) -> GitInfo | None:
+        return GitInfo.from_payload(self.git)
+
+    def take_text(self) -> list[SearchText]:
+        """Search texts found since the last call (the index stores them, then forgets)."""
+        out, self.pending_text = self.pending_text, []
+        return out
+
+    def feed(self, kind: str, payload: Any, index: int) -> None:
+        """Apply one decoded line (``index`` = its rollout index, app-server 6.1)."""
+        if self.invalid or not isinstance(payload, dict):
+            return
+        if kind == SESSION_META:
+            self._session_meta(payload)
+            return
+        if self.meta_payload is None:
+            if kind == RESPONSE_ITEM:
+                self.invalid = True
+                self.meta_error = "response item before session metadata"
+            return
+        if kind == TURN_CONTEXT:
+            self._turn_context(payload)
+        elif kind == EVENT_MSG:
+            self._event(payload, index)
+
+    def _session_meta(self, payload: dict[str, Any]) -> None:
+        if self.meta_payload is None:
+            try:
+                SessionMeta.from_payload(payload)
+            except InvalidSessionMeta as exc:
+                self.invalid = True
+                self.meta_error = str(exc)
+                return
+            self.meta_payload = payload
+            self.git = payload.get("git") if isinstance(payload.get("git"), dict) else None
+            mode = payload.get("memory_mode")
+            self.memory_mode = mode if isinstance(mode, str) else None
+            return
+        if payload.get("id") != self.meta_payload.get("id"):
+            return  # a fork's copy of its parent's metadata
+        git = payload.get("git")
+        self.git = git if isinstance(git, dict) else None
+        mode = payload.get("memory_mode")
+        self.memory_mode = mode if isinstance(mode, str) else None
+
+    def _turn_context(self, payload: dict[str, Any]) -> None:
+        model = payload.get("model")
+        if isinstance(model, str):
+            self.model = model
+        effort = payload.get("effort")
+        self.reasoning_effort = effort if isinstance(effort, str) else None
+        cwd = payload.get("cwd")
+        if self.first_turn_cwd is None and isinstance(cwd, str):
+            self.first_turn_cwd = cwd
+
+    def _event(self, payload: dict[str, Any], index: int) -> None:
+        kind = payload.get("type")
+        if not isinstance(kind, str):
+            return
+        kind = EVENT_ALIASES.get(kind, kind)
+        if kind == "user_message":
+            self._user_message(payload, index)
+        elif kind == "agent_message":
+            text = payload.get("message")
+            if isinstance(text, str) and text:
+                self.pending_text.append(SearchText("assistant", self.turn_id, text))
+        elif kind == "task_started":
+            turn = payload.get("turn_id")
+            self.turn_id = turn if isinstance(turn, str) else None
+            self.turn_explicit = True
+        elif kind == "token_count":
+            self._token_count(payload)
+        elif kind == "thread_goal_updated":
+            goal = payload.get("goal")
+            objective = goal.get("objective") if isinstance(goal, dict) else None
+            if isinstance(objective, str) and objective.strip() and self.preview is None:
+                self.preview = objective.strip()
+        elif kind == "item_completed":
+            self._item_completed(payload)
+
+    def _user_message(self, payload: dict[str, Any], index: int) -> None:
+        message = payload.get("message")
+        if not isinstance(message, str):
+            return
+        if not self.turn_explicit:
+            self.turn_id = f"rollout-{index}"
+        self.user_messages += 1
+        text = strip_request_prefix(message)
+        if text:
+            self.pending_text.append(SearchText("user", self.turn_id, text))
+            if self.title is None:
+                self.title = text
+            if self.preview is None:
+                self.preview = text
+            if self.first_user_message is None:
+                self.first_user_message = text
+        elif payload.get("images") or payload.get("local_images"):
+            if self.preview is None:
+                self.preview = IMAGE_PREVIEW
+            if self.first_user_message is None:
+                self.first_user_message = IMAGE_PREVIEW
+
+    def _token_count(self, payload: dict[str, Any]) -> None:
+        info = payload.get("info")
+        if not isinstance(info, dict):
+            return
+        total = info.get("total_token_usage")
+        if isinstance(total, dict) and isinstance(total.get("total_tokens"), int):
+            self.tokens_used = total["total_tokens"]
+
+    def _item_completed(self, payload: dict[str, Any]) -> None:
+        item = payload.get("item")
+        if not isinstance(item, dict):
+            return
+        turn = payload.get("turn_id")
+        turn_id = turn if isinstance(turn, str) else self.turn_id
+        item_type = item.get("type")
+        if item_type == "UserMessage":
+            text = "\n".join(
+                part["text"]
+                for part in item.get("content") or []
+                if isinstance(part, dict) and isinstance(part.get("text"), str)
+            ).strip()
+            if text:
+                self.pending_text.append(SearchText("user", turn_id, text))
+                if self.preview is None:
+                    self.preview = text
+                if self.first_user_message is None:
+                    self.first_user_message = text
+                if self.title is None:
+                    self.title = text
+        elif item_type == "AgentMessage":
+            text = "".join(
+                part["text"]
+                for part in item.get("content") or []
+                if isinstance(part, dict) and isinstance(part.get("text"), str)
+            )
+            if text:
+                self.pending_text.append(SearchText("assistant", turn_id, text))
+
+
+def strip_request_prefix(message: str) -> str:
+    """Drop the legacy ``## My request for Codex:`` header and trim (rollout-format 13.1)."""
+    marker = message.find(LEGACY_REQUEST_PREFIX)
+    if marker >= 0:
+        message = message[marker + len(LEGACY_REQUEST_PREFIX) :]
+    return message.strip()

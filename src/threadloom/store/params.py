@@ -1,0 +1,194 @@
+"""One frozen params object per ThreadStore operation."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import msgspec
+
+from threadloom.ids import ThreadId
+from threadloom.protocol.rollout import GitInfo, HistoryMode, RolloutLine
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+
+
+class SortKey(enum.StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    RECENCY_AT = "recency_at"
+
+
+class SortDirection(enum.StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class _Params(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+class CreateThreadParams(_Params):
+    """A new thread; nothing is written until its first append (or ``materialize=True``)."""
+
+    thread_id: ThreadId
+    cwd: str
+    originator: str
+    cli_version: str
+    created_at_ms: int | None = None
+    source: Any = "vscode"
+    model_provider: str | None = None
+    history_mode: HistoryMode = HistoryMode.LEGACY
+    forked_from_id: ThreadId | None = None
+    parent_thread_id: ThreadId | None = None
+    thread_source: str | None = None
+    agent_nickname: str | None = None
+    agent_role: str | None = None
+    agent_path: str | None = None
+    base_instructions: Any = None
+    dynamic_tools: list[Any] | None = None
+    memory_mode: str | None = None
+    git: GitInfo | None = None
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Further session_meta fields, written verbatim (e.g. ``context_window``)."""
+    materialize: bool = False
+
+
+class ResumeThreadParams(_Params):
+    """Reopen an existing thread for appends (takes the writer lock)."""
+
+    thread_id: ThreadId
+    include_archived: bool = False
+
+
+class AppendItemsParams(_Params):
+    """Rollout lines to append to a thread opened with create or resume, in order."""
+
+    thread_id: ThreadId
+    items: list[RolloutLine]
+
+
+class ThreadIdParams(_Params):
+    """Operations that only need a thread id (persist, flush, shutdown, discard, archive…)."""
+
+    thread_id: ThreadId
+
+
+class LoadHistoryParams(_Params):
+    thread_id: ThreadId
+    include_archived: bool = True
+
+
+class ReadThreadParams(_Params):
+    thread_id: ThreadId
+    include_archived: bool = True
+    include_history: bool = False
+
+
+class ReadThreadByPathParams(_Params):
+    rollout_path: str
+    include_archived: bool = True
+    include_history: bool = False
+
+
+class ListThreadsParams(_Params):
+    """``thread/list`` semantics (app-server-threads section 5)."""
+
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+    sort_key: SortKey = SortKey.CREATED_AT
+    sort_direction: SortDirection = SortDirection.DESC
+    model_providers: list[str] | None = None
+    """None: the default provider only; []: every provider."""
+    source_kinds: list[str] = msgspec.field(default_factory=list)
+    """Empty: interactive sources only."""
+    archived: bool = False
+    cwds: list[str] | None = None
+    search_term: str | None = None
+
+
+class SearchThreadsParams(_Params):
+    """Full-text search over everything said in threads."""
+
+    query: str
+    limit: int = 20
+    cursor: str | None = None
+    archived: bool | None = False
+    """False: live threads only; True: archived only; None: both."""
+
+
+class FindThreadByNameParams(_Params):
+    name: str
+    include_archived: bool = False
+
+
+class SetThreadNameParams(_Params):
+    thread_id: ThreadId
+    name: str
+
+
+class Unset(enum.Enum):
+    """Marker for a patch field that is left as it is."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+class GitInfoPatch(_Params):
+    """Three-state patch per member: UNSET keeps, None clears, a string sets."""
+
+    sha: str | None | Unset = UNSET
+    branch: str | None | Unset = UNSET
+    origin_url: str | None | Unset = UNSET
+
+    @property
+    def is_empty(self) -> bool:
+        return self.sha is UNSET and self.branch is UNSET and self.origin_url is UNSET
+
+
+class ThreadMetadataPatch(_Params):
+    """Fields to change; every field left UNSET is kept. Applied atomically."""
+
+    name: str | None | Unset = UNSET
+    memory_mode: str | Unset = UNSET
+    git: GitInfoPatch | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        git_empty = self.git is None or self.git.is_empty
+        return self.name is UNSET and self.memory_mode is UNSET and git_empty
+
+
+class UpdateThreadMetadataParams(_Params):
+    thread_id: ThreadId
+    patch: ThreadMetadataPatch
+    include_archived: bool = True
+
+
+class SpawnEdgeStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class UpsertSpawnEdgeParams(_Params):
+    parent_thread_id: ThreadId
+    child_thread_id: ThreadId
+    status: SpawnEdgeStatus = SpawnEdgeStatus.OPEN
+
+
+class ListSpawnEdgesParams(_Params):
+    """Children of a thread (``recursive``: every descendant), optionally by status."""
+
+    parent_thread_id: ThreadId
+    recursive: bool = False
+    status: SpawnEdgeStatus | None = None
+
+
+class FindSpawnDescendantParams(_Params):
+    """The descendant of ``root_thread_id`` whose agent path is ``agent_path``."""
+
+    root_thread_id: ThreadId
+    agent_path: str

@@ -1,0 +1,94 @@
+"""Records returned by ThreadStore operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from threadloom.ids import ThreadId
+from threadloom.protocol.rollout import GitInfo, HistoryMode, RolloutLine
+from threadloom.protocol.source import SessionSource
+from threadloom.store.params import SpawnEdgeStatus
+
+
+class StoredThreadHistory(msgspec.Struct, frozen=True, kw_only=True):
+    """A thread's persisted lines in replay order (malformed and torn lines left out)."""
+
+    thread_id: ThreadId
+    items: list[RolloutLine]
+
+
+class StoredThread(msgspec.Struct, frozen=True, kw_only=True):
+    """What a store knows about one thread: its metadata, and its history when asked for."""
+
+    thread_id: ThreadId
+    rollout_path: str | None
+    preview: str
+    name: str | None
+    created_at_ms: int
+    updated_at_ms: int
+    recency_at_ms: int
+    source: SessionSource
+    cwd: str
+    cli_version: str
+    originator: str
+    model_provider: str
+    history_mode: HistoryMode = HistoryMode.LEGACY
+    forked_from_id: str | None = None
+    parent_thread_id: str | None = None
+    model: str | None = None
+    reasoning_effort: str | None = None
+    archived: bool = False
+    archived_at_ms: int | None = None
+    thread_source: str | None = None
+    agent_nickname: str | None = None
+    agent_role: str | None = None
+    agent_path: str | None = None
+    git_info: GitInfo | None = None
+    memory_mode: str = "enabled"
+    first_user_message: str | None = None
+    title: str | None = None
+    tokens_used: int | None = None
+    history: StoredThreadHistory | None = None
+
+
+class ThreadPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of ``list_threads``; cursors in Codex's formats."""
+
+    items: list[StoredThread]
+    next_cursor: str | None
+    backwards_cursor: str | None
+
+
+class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
+    """A thread matching a full-text query: the best message, its turn, and a snippet."""
+
+    thread: StoredThread
+    snippet: str
+    turn_id: str | None
+    role: str
+    score: float
+
+
+class SearchPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+class SpawnEdge(msgspec.Struct, frozen=True, kw_only=True):
+    parent_thread_id: ThreadId
+    child_thread_id: ThreadId
+    status: SpawnEdgeStatus
+    depth: int = 1
+
+
+class IndexStats(msgspec.Struct, frozen=True, kw_only=True):
+    """What an index refresh did."""
+
+    files_seen: int
+    files_read: int
+    bytes_read: int
+    threads: int
+    removed: int
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
