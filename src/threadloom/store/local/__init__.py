@@ -1,0 +1,357 @@
+"""LocalThreadStore: threads as Codex rollout files in a CODEX_HOME, with threadloom's index.
+
+This module is the delegation table; each operation lives in the module named after it.
+Blocking work runs in worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound, Unsupported
+from threadloom.ids import ThreadId, parse_thread_id
+from threadloom.protocol.paths import parse_rollout_name
+from threadloom.protocol.rollout import HistoryMode, InvalidSessionMeta, parse_history_mode
+from threadloom.store.base import Capability
+from threadloom.store.create import created_ms, session_meta_line
+from threadloom.store.local import mutations
+from threadloom.store.local.convert import stored_thread
+from threadloom.store.local.index import FILE_COLUMNS, FileRow, Index, ProgressFn
+from threadloom.store.local.layout import CodexHome
+from threadloom.store.local.listing import list_threads
+from threadloom.store.local.locks import WriterLock
+from threadloom.store.local.reader import iter_lines
+from threadloom.store.local.search import search
+from threadloom.store.local.spawn import SpawnEdges
+from threadloom.store.local.writer import RolloutWriter, decompress_in_place, next_ordinal
+from threadloom.protocol.paths import rollout_relative_path
+from threadloom.store.params import (
+    AppendItemsParams,
+    CreateThreadParams,
+    FindSpawnDescendantParams,
+    FindThreadByNameParams,
+    ListSpawnEdgesParams,
+    ListThreadsParams,
+    LoadHistoryParams,
+    ReadThreadByPathParams,
+    ReadThreadParams,
+    ResumeThreadParams,
+    SearchThreadsParams,
+    SetThreadNameParams,
+    ThreadIdParams,
+    UpdateThreadMetadataParams,
+    UpsertSpawnEdgeParams,
+)
+from threadloom.store.records import (
+    IndexStats,
+    SearchPage,
+    SpawnEdge,
+    StoredThread,
+    StoredThreadHistory,
+    ThreadPage,
+)
+
+__all__ = ["LocalThreadStore"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def default_provider_of(home: CodexHome) -> str:
+    """The provider of ``config.toml`` (``model_provider``), else ``openai``."""
+    try:
+        with open(home.root / "config.toml", "rb") as f:
+            value = tomllib.load(f).get("model_provider")
+    except (OSError, tomllib.TOMLDecodeError):
+        return "openai"
+    return value if isinstance(value, str) and value else "openai"
+
+
+class LocalThreadStore:
+    """The embedded default store, reading and writing Codex's own on-disk format."""
+
+    capabilities = frozenset(
+        {Capability.READ_BY_ROLLOUT_PATH, Capability.RESOLVE_LEGACY_PATH, Capability.FULL_TEXT_SEARCH}
+    )
+
+    def __init__(self, codex_home: Path | str, *, default_provider: str | None = None) -> None:
+        self.home = CodexHome(Path(codex_home))
+        self.default_provider = default_provider or default_provider_of(self.home)
+        self.index = Index(self.home)
+        self.spawn = SpawnEdges(self.index)
+        self._writers: dict[str, RolloutWriter] = {}
+        self._writers_lock = threading.Lock()
+
+    # --- plumbing -----------------------------------------------------------------------
+    async def _run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def refresh(self, progress: ProgressFn | None = None) -> IndexStats:
+        """Bring the index up to date with the files (synchronous; the CLI shows progress)."""
+        return self.index.refresh(progress)
+
+    def rebuild(self, progress: ProgressFn | None = None) -> IndexStats:
+        """Drop the index and build it again from the files."""
+        self.index.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.home.index_db) + suffix).unlink(missing_ok=True)
+        self.index = Index(self.home)
+        self.spawn = SpawnEdges(self.index)
+        return self.index.refresh(progress)
+
+    def _row(self, thread_id: ThreadId, *, include_archived: bool = True) -> FileRow:
+        self.index.refresh()
+        row = self.index.find(thread_id, include_archived=include_archived)
+        if row is None:
+            invalid = self.index.find_invalid(thread_id)
+            if invalid is not None:
+                path, error = invalid
+                raise CorruptData(
+                    f"failed to read session metadata {path}: {error or 'unreadable'}", Path(path)
+                )
+            raise mutations.no_rollout(thread_id)
+        return row
+
+    def _stored(self, row: FileRow, *, history: bool = False) -> StoredThread:
+        items = None
+        if history:
+            items = StoredThreadHistory(
+                thread_id=ThreadId(row.thread_id or ""), items=list(iter_lines(Path(row.path)))
+            )
+        return stored_thread(row, default_provider=self.default_provider, listing=False, history=items)
+
+    # --- live writing ---------------------------------------------------------------------
+    async def create_thread(self, params: CreateThreadParams) -> StoredThread:
+        return await self._run(self._create, params)
+
+    def _create(self, params: CreateThreadParams) -> StoredThread:
+        thread_id = parse_thread_id(params.thread_id)
+        meta_line = session_meta_line(params)
+        path = self.home.root / rollout_relative_path(thread_id, created_ms(params))
+        lock = WriterLock(self.home.writer_locks, thread_id)
+        lock.acquire()
+        writer = RolloutWriter(thread_id, path, lock, params.history_mode, meta_line=meta_line)
+        with self._writers_lock:
+            self._writers[thread_id] = writer
+        if params.materialize:
+            writer.persist()
+            writer.flush()
+        from threadloom.protocol.summary import SummaryState
+
+        state = SummaryState()
+        state.feed(meta_line.type, meta_line.payload, 0)
+        created = created_ms(params)
+        row = FileRow(
+            path=str(path), thread_id=thread_id, archived=False, size=0,
+            mtime_ns=created * 1_000_000, inode=0, state=state,
+        )
+        return self._stored(row)
+
+    async def resume_thread(self, params: ResumeThreadParams) -> StoredThread:
+        return await self._run(self._resume, params)
+
+    def _resume(self, params: ResumeThreadParams) -> StoredThread:
+        row = self._row(params.thread_id)
+        meta = row.meta
+        assert meta is not None
+        if row.archived and not params.include_archived:
+            raise InvalidRequest(
+                f"session {meta.id} is archived. Run `codex unarchive {meta.id}` to unarchive "
+                "it first."
+            )
+        lock = WriterLock(self.home.writer_locks, meta.id)
+        lock.acquire()
+        try:
+            path = decompress_in_place(Path(row.path))
+            ordinal = next_ordinal(path) if meta.history_mode == HistoryMode.PAGINATED else None
+        except BaseException:
+            lock.release()
+            raise
+        writer = RolloutWriter(meta.id, path, lock, meta.history_mode, next_ordinal=ordinal)
+        with self._writers_lock:
+            self._writers[meta.id] = writer
+        return self._stored(row)
+
+    def _writer(self, thread_id: ThreadId) -> RolloutWriter:
+        with self._writers_lock:
+            writer = self._writers.get(thread_id)
+        if writer is None:
+            raise Conflict(f"thread {thread_id} is not open for writing", thread_id)
+        return writer
+
+    async def append_items(self, params: AppendItemsParams) -> None:
+        writer = self._writer(params.thread_id)
+        await self._run(writer.append, params.items)
+
+    async def persist_thread(self, params: ThreadIdParams) -> None:
+        await self._run(self._writer(params.thread_id).persist)
+
+    async def flush_thread(self, params: ThreadIdParams) -> None:
+        await self._run(self._writer(params.thread_id).flush)
+
+    async def shutdown_thread(self, params: ThreadIdParams) -> None:
+        writer = self._writer(params.thread_id)
+        await self._run(writer.close)
+        self._drop_writer(writer)
+
+    async def discard_thread(self, params: ThreadIdParams) -> None:
+        with self._writers_lock:
+            writer = self._writers.get(params.thread_id)
+        if writer is not None:
+            await self._run(writer.close, flush=False)
+            self._drop_writer(writer)
+
+    def _drop_writer(self, writer: RolloutWriter) -> None:
+        with self._writers_lock:
+            if self._writers.get(writer.thread_id) is writer:
+                del self._writers[writer.thread_id]
+
+    # --- reading --------------------------------------------------------------------------
+    async def load_history(self, params: LoadHistoryParams) -> StoredThreadHistory:
+        stored = await self._run(self._read, params.thread_id, params.include_archived, True)
+        assert stored.history is not None
+        return stored.history
+
+    async def read_thread(self, params: ReadThreadParams) -> StoredThread:
+        return await self._run(
+            self._read, params.thread_id, params.include_archived, params.include_history
+        )
+
+    def _read(self, thread_id: ThreadId, include_archived: bool, history: bool) -> StoredThread:
+        row = self._row(thread_id, include_archived=include_archived)
+        return self._stored(row, history=history)
+
+    async def read_thread_by_rollout_path(self, params: ReadThreadByPathParams) -> StoredThread:
+        return await self._run(self._read_path, params)
+
+    def _read_path(self, params: ReadThreadByPathParams) -> StoredThread:
+        path = Path(params.rollout_path).absolute()
+        if parse_rollout_name(path.name) is None or not path.is_file():
+            raise NotFound(f"no rollout found at {path}")
+        self.index.refresh_paths([path])
+        rows = self.index.rows(
+            f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
+            " WHERE f.path = ?",
+            (str(path),),
+        )
+        if not rows or rows[0].thread_id is None:
+            raise CorruptData(f"rollout at {path} does not start with session metadata", path)
+        if rows[0].archived and not params.include_archived:
+            raise NotFound(f"no rollout found at {path}")
+        return self._stored(rows[0], history=params.include_history)
+
+    async def resolve_legacy_path(self, params: ThreadIdParams) -> str:
+        row = await self._run(self._row, params.thread_id)
+        return row.path
+
+    async def list_threads(self, params: ListThreadsParams) -> ThreadPage:
+        return await self._run(self._list, params)
+
+    def _list(self, params: ListThreadsParams) -> ThreadPage:
+        self.index.refresh()
+        return list_threads(self.index, params, self.default_provider)
+
+    async def search_threads(self, params: SearchThreadsParams) -> SearchPage:
+        return await self._run(self._search, params)
+
+    def _search(self, params: SearchThreadsParams) -> SearchPage:
+        self.index.refresh()
+        return search(self.index, params, self.default_provider)
+
+    async def find_thread_by_name(self, params: FindThreadByNameParams) -> StoredThread | None:
+        return await self._run(self._find_by_name, params)
+
+    def _find_by_name(self, params: FindThreadByNameParams) -> StoredThread | None:
+        self.index.refresh()
+        for thread_id in self.index.ids_named(params.name.strip()):
+            row = self.index.find(thread_id, include_archived=params.include_archived)
+            if row is not None:
+                return self._stored(row)
+        return None
+
+    # --- changing metadata ------------------------------------------------------------------
+    async def set_thread_name(self, params: SetThreadNameParams) -> None:
+        await self._run(self._set_name, params)
+
+    def _set_name(self, params: SetThreadNameParams) -> None:
+        name = mutations.validate_name(params.name)
+        row = self._row(params.thread_id, include_archived=False)
+        mutations.set_name(self.home, row, name)
+
+    async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
+        return await self._run(self._update_metadata, params)
+
+    def _update_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
+        mutations.validate_patch(params.patch)
+        row = self._row(params.thread_id, include_archived=params.include_archived)
+        mutations.update_metadata(self.home, row, params.patch)
+        return self._stored(self._row(params.thread_id))
+
+    async def archive_thread(self, params: ThreadIdParams) -> None:
+        await self._run(self._archive, params.thread_id)
+
+    def _archive(self, thread_id: ThreadId) -> None:
+        row = self._row(thread_id, include_archived=False)
+        target = mutations.archive(self.home, row)
+        self.index.refresh_paths([Path(row.path), target])
+
+    async def unarchive_thread(self, params: ThreadIdParams) -> StoredThread:
+        return await self._run(self._unarchive, params.thread_id)
+
+    def _unarchive(self, thread_id: ThreadId) -> StoredThread:
+        self.index.refresh()
+        row = self.index.find(thread_id)
+        if row is None or not row.archived:
+            raise NotFound(f"no archived rollout found for thread id {thread_id}", thread_id)
+        target = mutations.unarchive(self.home, row)
+        self.index.refresh_paths([Path(row.path), target])
+        return self._stored(self._row(thread_id))
+
+    async def delete_thread(self, params: ThreadIdParams) -> None:
+        await self._run(self._delete, params.thread_id)
+
+    def _delete(self, thread_id: ThreadId) -> None:
+        row = self._row(thread_id)
+        rows = self.index.rows(
+            f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
+            " WHERE f.thread_id = ?",
+            (row.thread_id,),
+        )
+        removed = mutations.delete(self.home, rows or [row], ThreadId(row.thread_id or thread_id))
+        self.index.refresh_paths(removed)
+        self.spawn.forget(thread_id)
+
+    # --- spawn edges ----------------------------------------------------------------------
+    async def upsert_spawn_edge(self, params: UpsertSpawnEdgeParams) -> None:
+        await self._run(self.spawn.upsert, params)
+
+    async def list_spawn_edges(self, params: ListSpawnEdgesParams) -> list[SpawnEdge]:
+        return await self._run(self.spawn.list, params)
+
+    async def find_spawn_descendant(
+        self, params: FindSpawnDescendantParams
+    ) -> StoredThread | None:
+        return await self._run(self._find_descendant, params)
+
+    def _find_descendant(self, params: FindSpawnDescendantParams) -> StoredThread | None:
+        self.index.refresh()
+        for edge in self.spawn.list(ListSpawnEdgesParams(parent_thread_id=params.root_thread_id, recursive=True)):
+            row = self.index.find(edge.child_thread_id)
+            if row is not None and row.meta is not None and row.meta.agent_path == params.agent_path:
+                return self._stored(row)
+        return None
+
+    async def close(self) -> None:
+        with self._writers_lock:
+            writers = list(self._writers.values())
+            self._writers.clear()
+        for writer in writers:
+            await self._run(writer.close)
+        self.index.close()
+

@@ -1,0 +1,90 @@
+"""The app-server ``Thread`` object and list/read results, built from store records.
+
+Field order and derivations follow app-server-threads.md section 3, including its quirks:
+``forkedFromId`` is null in listings, and a not-loaded thread read with a non-empty preview
+reports ``updatedAt == createdAt``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from threadloom.store.records import StoredThread, ThreadPage
+
+NOT_LOADED: dict[str, Any] = {"type": "notLoaded"}
+
+
+def git_info_json(stored: StoredThread) -> dict[str, Any] | None:
+    git = stored.git_info
+    if git is None or git.is_empty:
+        return None
+    return {"sha": git.commit_hash, "branch": git.branch, "originUrl": git.repository_url}
+
+
+def thread_json(
+    stored: StoredThread,
+    *,
+    listing: bool,
+    status: dict[str, Any] | None = None,
+    turns: list[Any] | None = None,
+) -> dict[str, Any]:
+    """The Thread object as ``thread/list`` (``listing=True``) or ``thread/read`` emits it."""
+    created = stored.created_at_ms // 1000
+    updated = stored.updated_at_ms // 1000
+    if not listing and stored.preview:
+        updated = created
+    return {
+        "id": stored.thread_id,
+        "environments": None,
+        "extra": None,
+        "sessionId": stored.thread_id,
+        "forkedFromId": None if listing else stored.forked_from_id,
+        "attachedToThreadId": None,
+        "parentThreadId": stored.parent_thread_id,
+        "preview": stored.preview,
+        "ephemeral": False,
+        "section": None,
+        "sectionEnteredAt": None,
+        "projectId": None,
+        "historyMode": stored.history_mode.value,
+        "modelProvider": stored.model_provider,
+        "model": stored.model,
+        "reasoningEffort": stored.reasoning_effort,
+        "createdAt": created,
+        "updatedAt": updated,
+        "recencyAt": stored.recency_at_ms // 1000,
+        "status": status if status is not None else NOT_LOADED,
+        "path": stored.rollout_path,
+        "cwd": stored.cwd,
+        "cliVersion": stored.cli_version,
+        "originator": stored.originator,
+        "source": stored.source.api(),
+        "canAcceptDirectInput": None,
+        "threadSource": stored.thread_source,
+        "agentNickname": stored.agent_nickname,
+        "agentRole": stored.agent_role,
+        "gitInfo": git_info_json(stored),
+        "name": stored.name,
+        "daybreakEnabled": None,
+        "turns": turns if turns is not None else [],
+    }
+
+
+def read_state_json(stored: StoredThread) -> dict[str, Any]:
+    """The read state of a thread first seen on disk."""
+    return {"firstUnread": None, "revision": f"initial:{stored.thread_id}"}
+
+
+def list_result_json(page: ThreadPage) -> dict[str, Any]:
+    """The ``thread/list`` result object."""
+    return {
+        "data": [thread_json(t, listing=True) for t in page.items],
+        "readStates": {t.thread_id: read_state_json(t) for t in page.items},
+        "nextCursor": page.next_cursor,
+        "backwardsCursor": page.backwards_cursor,
+    }
+
+
+def read_result_json(stored: StoredThread, turns: list[Any] | None = None) -> dict[str, Any]:
+    """The ``thread/read`` result object."""
+    return {"thread": thread_json(stored, listing=False, turns=turns), "readState": read_state_json(stored)}

@@ -1,0 +1,407 @@
+"""threadloom's own SQLite index of a CODEX_HOME: refreshed incrementally from the files.
+
+A refresh notices new, grown, moved and deleted rollouts by their stat data; a grown file is
+read only from where the last scan stopped, an unchanged one not at all. Names come from
+``session_index.jsonl``, read from the last offset while the file only grows.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from threadloom.protocol.rollout import SessionMeta
+from threadloom.protocol.summary import SummaryState
+from threadloom.store.local import schema
+from threadloom.store.local.layout import CodexHome, RolloutFile
+from threadloom.store.local.reader import open_rollout
+from threadloom.store.local.scan import ScanPosition, scan
+from threadloom.store.records import IndexStats
+
+ProgressFn = Callable[[int, int], None]
+"""``progress(done, total)`` during long refreshes."""
+
+_state_encoder = msgspec.msgpack.Encoder()
+_state_decoder = msgspec.msgpack.Decoder(SummaryState)
+_COMMIT_EVERY = 256
+
+
+@dataclass(slots=True)
+class FileRow:
+    """One indexed rollout file."""
+
+    path: str
+    thread_id: str | None
+    archived: bool
+    size: int
+    mtime_ns: int
+    inode: int
+    state: SummaryState
+    read_name: str | None = None
+    list_name: str | None = None
+
+    @property
+    def meta(self) -> SessionMeta | None:
+        return self.state.meta()
+
+
+class Index:
+    """The index database of one home; methods are thread-safe (one lock per process)."""
+
+    def __init__(self, home: CodexHome) -> None:
+        self.home = home
+        home.index_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.conn = schema.connect(str(home.index_db))
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # --- refresh --------------------------------------------------------------------------
+    def refresh(self, progress: ProgressFn | None = None) -> IndexStats:
+        """Bring the index in line with every rollout file and the session index."""
+        with self.lock:
+            self._refresh_names()
+            found = {str(rf.path): rf for rf in self.home.iter_all()}
+            return self._refresh_files(found, progress, full_walk=True)
+
+    def refresh_paths(self, paths: Iterable[Path]) -> IndexStats:
+        """Re-check only these files (each may have appeared, changed or disappeared)."""
+        with self.lock:
+            self._refresh_names()
+            found: dict[str, RolloutFile] = {}
+            checked: list[str] = []
+            for path in paths:
+                checked.append(str(path))
+                rf = _rollout_file(self.home, path)
+                if rf is not None:
+                    found[str(path)] = rf
+            return self._refresh_files(found, None, full_walk=False, only=checked)
+
+    def refresh_names(self) -> None:
+        with self.lock:
+            self._refresh_names()
+
+    def _refresh_files(
+        self,
+        found: dict[str, RolloutFile],
+        progress: ProgressFn | None,
+        *,
+        full_walk: bool,
+        only: list[str] | None = None,
+    ) -> IndexStats:
+        conn = self.conn
+        if only is None:
+            known = {
+                r[0]: (r[1], r[2], r[3])
+                for r in conn.execute("SELECT path, size, mtime_ns, inode FROM files")
+            }
+        else:
+            known = {}
+            for path in only:
+                r = conn.execute(
+                    "SELECT path, size, mtime_ns, inode FROM files WHERE path = ?", (path,)
+                ).fetchone()
+                if r is not None:
+                    known[r[0]] = (r[1], r[2], r[3])
+        stats: dict[str, os.stat_result] = {}
+        for path in found:
+            try:
+                stats[path] = os.stat(path)
+            except FileNotFoundError:
+                continue
+        gone = [p for p in known if p not in stats]
+        todo = [
+            p
+            for p, st in stats.items()
+            if known.get(p) != (st.st_size, st.st_mtime_ns, st.st_ino)
+        ]
+        files_read = bytes_read = 0
+        touched_ids: set[str] = set()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for path in gone:
+                row = conn.execute("SELECT thread_id FROM files WHERE path = ?", (path,)).fetchone()
+                if row and row[0]:
+                    touched_ids.add(row[0])
+                conn.execute("DELETE FROM files WHERE path = ?", (path,))
+                conn.execute("DELETE FROM texts WHERE path = ?", (path,))
+            for n, path in enumerate(todo, start=1):
+                read, thread_id = self._scan_file(found[path], stats[path])
+                files_read += 1
+                bytes_read += read
+                if thread_id:
+                    touched_ids.add(thread_id)
+                if n % _COMMIT_EVERY == 0:
+                    conn.execute("COMMIT")
+                    if progress is not None:
+                        progress(n, len(todo))
+                    conn.execute("BEGIN IMMEDIATE")
+            self._recompute_current(touched_ids)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if progress is not None:
+            progress(len(todo), len(todo))
+        total = conn.execute("SELECT count(*) FROM files WHERE valid = 1").fetchone()[0]
+        return IndexStats(
+            files_seen=len(stats),
+            files_read=files_read,
+            bytes_read=bytes_read,
+            threads=total,
+            removed=len(gone),
+        )
+
+    def _scan_file(self, rf: RolloutFile, st: os.stat_result) -> tuple[int, str | None]:
+        """(Re)scan one file, resuming when it only grew; returns (bytes read, thread id)."""
+        path = str(rf.path)
+        row = self.conn.execute(
+            "SELECT size, inode, scan_offset, scan_index, malformed, state FROM files "
+            "WHERE path = ?",
+            (path,),
+        ).fetchone()
+        resume = (
+            row is not None
+            and not rf.name.compressed
+            and row[1] == st.st_ino
+            and st.st_size >= row[0]
+            and row[2] <= st.st_size
+        )
+        if resume:
+            assert row is not None
+            state = _state_decoder.decode(row[5])
+            position = ScanPosition(row[2], row[3], row[4])
+        else:
+            state = SummaryState()
+            position = ScanPosition()
+            self.conn.execute("DELETE FROM texts WHERE path = ?", (path,))
+        start = position.offset
+        try:
+            with open_rollout(rf.path) as stream:
+                if start:
+                    stream.seek(start)
+                position = scan(stream, state, position)
+        except OSError:
+            return 0, None
+        thread_id = state.thread_id.lower() if state.thread_id and not state.invalid else None
+        texts = state.take_text()
+        if thread_id and texts:
+            self.conn.executemany(
+                "INSERT INTO texts(path, thread_id, turn_id, role, body) VALUES (?, ?, ?, ?, ?)",
+                [(path, thread_id, t.turn_id, t.role, t.text) for t in texts],
+            )
+        self._upsert(rf, st, position, state, thread_id)
+        return position.offset - start, thread_id
+
+    def _upsert(
+        self,
+        rf: RolloutFile,
+        st: os.stat_result,
+        position: ScanPosition,
+        state: SummaryState,
+        thread_id: str | None,
+    ) -> None:
+        meta = None
+        if thread_id is not None:
+            try:
+                meta = state.meta()
+            except ValueError:
+                meta = None
+        created_ms = _created_ms(meta)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO files(path, thread_id, file_uuid, archived, name_s, generation,"
+            " size, mtime_ns, inode, scan_offset, scan_index, malformed, state, valid, meta_error,"
+            " preview, created_ms, created_s, updated_s, provider, source, source_kind,"
+            " interactive, cwd)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(rf.path),
+                thread_id,
+                rf.name.file_uuid,
+                int(rf.archived),
+                rf.name.sort_seconds,
+                rf.name.generation,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ino,
+                position.offset,
+                position.index,
+                position.malformed,
+                _state_encoder.encode(state),
+                int(meta is not None),
+                state.meta_error,
+                state.preview or None,
+                created_ms,
+                None if created_ms is None else created_ms // 1000,
+                st.st_mtime_ns // 1_000_000_000,
+                (meta.model_provider or None) if meta else None,
+                meta.source.db_text() if meta else None,
+                meta.source.kind if meta else None,
+                int(meta.source.is_interactive) if meta else 0,
+                _cwd(meta, state),
+            ),
+        )
+
+    def _recompute_current(self, thread_ids: set[str]) -> None:
+        """Among several files of one thread, only the newest is the thread's current file."""
+        for thread_id in thread_ids:
+            rows = self.conn.execute(
+                "SELECT path FROM files WHERE thread_id = ? AND valid = 1"
+                " ORDER BY archived ASC, name_s DESC, generation IS NULL ASC, generation DESC,"
+                " path DESC",
+                (thread_id,),
+            ).fetchall()
+            for n, (path,) in enumerate(rows):
+                self.conn.execute(
+                    "UPDATE files SET current = ? WHERE path = ?", (int(n == 0), path)
+                )
+
+    def _refresh_names(self) -> None:
+        path = self.home.session_index
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        row = self.conn.execute(
+            "SELECT size, mtime_ns, inode, offset FROM sources WHERE key = 'session_index'"
+        ).fetchone()
+        if st is None:
+            if row is not None:
+                self.conn.execute("DELETE FROM names")
+                self.conn.execute("DELETE FROM sources WHERE key = 'session_index'")
+            return
+        if row is not None and row[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
+            return
+        grown = row is not None and row[2] == st.st_ino and st.st_size >= row[0]
+        start = row[3] if grown and row is not None else 0
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read()
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not grown:
+                self.conn.execute("DELETE FROM names")
+            seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM names").fetchone()[0]
+            consumed = _apply_names(self.conn, data, seq)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO sources(key, size, mtime_ns, inode, offset)"
+                " VALUES ('session_index', ?, ?, ?, ?)",
+                (st.st_size, st.st_mtime_ns, st.st_ino, start + consumed),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # --- lookups --------------------------------------------------------------------------
+    def find(self, thread_id: str, *, include_archived: bool = True) -> FileRow | None:
+        """The current file of a thread (by session_meta id, else by file-name uuid)."""
+        with self.lock:
+            sql = (
+                "SELECT f.path, f.thread_id, f.archived, f.size, f.mtime_ns, f.inode, f.state,"
+                " n.read_name, n.list_name FROM files f LEFT JOIN names n"
+                " ON n.thread_id = f.thread_id WHERE {} AND f.valid = 1"
+                " ORDER BY f.current DESC, f.archived ASC LIMIT 1"
+            )
+            if not include_archived:
+                sql = sql.replace("{} AND", "{} AND f.archived = 0 AND")
+            row = self.conn.execute(sql.format("f.thread_id = ?"), (thread_id,)).fetchone()
+            if row is None:
+                row = self.conn.execute(sql.format("f.file_uuid = ?"), (thread_id,)).fetchone()
+            return None if row is None else _file_row(row)
+
+    def find_invalid(self, thread_id: str) -> tuple[str, str | None] | None:
+        """(path, error) of a file named for this id whose metadata is unreadable."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT path, meta_error FROM files WHERE file_uuid = ? AND valid = 0 LIMIT 1",
+                (thread_id,),
+            ).fetchone()
+            return None if row is None else (row[0], row[1])
+
+    def rows(self, sql: str, args: tuple[Any, ...]) -> list[FileRow]:
+        """Run a SELECT returning the columns of ``FileRow`` (see ``FILE_COLUMNS``)."""
+        with self.lock:
+            return [_file_row(r) for r in self.conn.execute(sql, args)]
+
+    def names_for(self, thread_id: str) -> tuple[str | None, str | None]:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT read_name, list_name FROM names WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            return (None, None) if row is None else (row[0], row[1])
+
+    def ids_named(self, name: str) -> list[str]:
+        """Ids whose current name equals ``name``, newest rename first."""
+        with self.lock:
+            return [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT thread_id FROM names WHERE read_name = ? ORDER BY seq DESC", (name,)
+                )
+            ]
+
+
+FILE_COLUMNS = (
+    "f.path, f.thread_id, f.archived, f.size, f.mtime_ns, f.inode, f.state,"
+    " n.read_name, n.list_name"
+)
+
+
+def _file_row(r: tuple[Any, ...]) -> FileRow:
+    return FileRow(
+        path=r[0],
+        thread_id=r[1],
+        archived=bool(r[2]),
+        size=r[3],
+        mtime_ns=r[4],
+        inode=r[5],
+        state=_state_decoder.decode(r[6]),
+        read_name=r[7],
+        list_name=r[8],
+    )
+
+
+def _apply_names(conn: sqlite3.Connection, data: bytes, seq: int) -> int:
+    from threadloom.store.local.names import NameTable
+
+    table = NameTable()
+    consumed = table.feed(data)
+    for n, (thread_id, name) in enumerate(table.order, start=seq + 1):
+        row = conn.execute("SELECT list_name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
+        listed = name or (row[0] if row else None)
+        conn.execute(
+            "INSERT OR REPLACE INTO names(thread_id, read_name, list_name, seq) VALUES (?, ?, ?, ?)",
+            (thread_id, name or None, listed, n),
+        )
+    return consumed
+
+
+def _rollout_file(home: CodexHome, path: Path) -> RolloutFile | None:
+    from threadloom.protocol.paths import parse_rollout_name
+
+    name = parse_rollout_name(path.name)
+    if name is None:
+        return None
+    return RolloutFile(path, name, home.is_archived_path(path))
+
+
+def _created_ms(meta: SessionMeta | None) -> int | None:
+    from threadloom.protocol.codec import parse_timestamp_ms
+
+    return None if meta is None else parse_timestamp_ms(meta.timestamp)
+
+
+def _cwd(meta: SessionMeta | None, state: SummaryState) -> str | None:
+    if meta is None:
+        return None
+    return meta.cwd or state.first_turn_cwd

@@ -1,0 +1,94 @@
+"""Streaming rollout reading: constant memory, tolerant of blank, malformed and torn lines."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from threadloom.protocol.codec import LineError, decode_line
+from threadloom.protocol.rollout import RolloutLine
+
+CHUNK = 1 << 20
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What a read skipped: counts and the 1-based numbers of bad lines (first 100)."""
+
+    lines: int = 0
+    blank: int = 0
+    malformed: int = 0
+    torn: bool = False
+    bad_lines: list[int] = field(default_factory=list)
+
+    def note_bad(self, number: int) -> None:
+        self.malformed += 1
+        if len(self.bad_lines) < 100:
+            self.bad_lines.append(number)
+
+
+def open_rollout(path: Path) -> BinaryIO:
+    """Open a rollout for reading; ``.zst`` files are decompressed on the fly."""
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    if path.name.endswith(".zst"):
+        import zstandard
+
+        reader: BinaryIO = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(reader, CHUNK)  # type: ignore[arg-type]
+    return raw
+
+
+def iter_raw_lines(stream: BinaryIO, start: int = 0) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield ``(offset, line_without_newline, complete)`` from ``start``; chunked reads.
+
+    The last line is ``complete=False`` when the file does not end with a newline (torn).
+    """
+    offset = start
+    pending = b""
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        data = pending + chunk if pending else chunk
+        pos = 0
+        while True:
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                break
+            yield offset, data[pos:nl], True
+            offset += nl - pos + 1
+            pos = nl + 1
+        pending = data[pos:]
+    if pending:
+        yield offset, pending, False
+
+
+def iter_lines(path: Path, stats: ReadStats | None = None) -> Iterator[RolloutLine]:
+    """Every decodable line of a rollout in order; blank, malformed and torn lines skipped."""
+    stats = stats if stats is not None else ReadStats()
+    with open_rollout(path) as stream:
+        for number, (_, raw, complete) in enumerate(iter_raw_lines(stream), start=1):
+            stats.lines += 1
+            if not complete:
+                stats.torn = True
+                continue
+            if not raw.strip():
+                stats.blank += 1
+                continue
+            try:
+                yield decode_line(raw)
+            except LineError:
+                stats.note_bad(number)
+
+
+def ends_with_newline(path: Path) -> bool:
+    """True for an empty file or one whose last byte is ``\\n``."""
+    with open(path, "rb") as f:
+        f.seek(0, io.SEEK_END)
+        if f.tell() == 0:
+            return True
+        f.seek(-1, io.SEEK_END)
+        return f.read(1) == b"\n"
