@@ -90,15 +90,18 @@ class SummaryState(msgspec.Struct, kw_only=True):
 
     def feed(self, kind: str, payload: Any, index: int) -> None:
         """Apply one decoded line (``index`` = its rollout index, app-server 6.1)."""
-        if self.invalid or not isinstance(payload, dict):
+        if self.invalid:
+            return
+        if self.meta_payload is None and kind == RESPONSE_ITEM:
+            self.invalid = True
+            self.meta_error = "response item before session metadata"
+            return
+        if not isinstance(payload, dict):
             return
         if kind == SESSION_META:
             self._session_meta(payload)
             return
         if self.meta_payload is None:
-            if kind == RESPONSE_ITEM:
-                self.invalid = True
-                self.meta_error = "response item before session metadata"
             return
         if kind == TURN_CONTEXT:
             self._turn_context(payload)

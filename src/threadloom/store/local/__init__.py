@@ -73,6 +73,13 @@ def default_provider_of(home: CodexHome) -> str:
     return value if isinstance(value, str) and value else "openai"
 
 
+def _unreadable_message(path: str, error: str | None) -> str:
+    """Codex's wording for a rollout whose session metadata cannot be read."""
+    if error and "history_mode" in error:
+        return error
+    return f"failed to read session metadata {path}: rollout at {path} is empty"
+
+
 class LocalThreadStore:
     """The embedded default store, reading and writing Codex's own on-disk format."""
 
@@ -112,9 +119,7 @@ class LocalThreadStore:
             invalid = self.index.find_invalid(thread_id)
             if invalid is not None:
                 path, error = invalid
-                raise CorruptData(
-                    f"failed to read session metadata {path}: {error or 'unreadable'}", Path(path)
-                )
+                raise CorruptData(_unreadable_message(path, error), Path(path))
             raise mutations.no_rollout(thread_id)
         return row
 

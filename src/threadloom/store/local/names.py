@@ -96,7 +96,7 @@ def append_name(home: CodexHome, thread_id: str, name: str) -> None:
     entry = {"id": thread_id, "thread_name": name, "updated_at": format_rfc3339_nanos(time.time_ns())}
     line = dumps(entry) + b"\n"
     with flocked(home.session_index_lock):
-        fd = os.open(home.session_index, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(home.session_index, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             if _needs_newline(fd):
                 line = b"\n" + line

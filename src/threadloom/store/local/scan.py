@@ -70,6 +70,9 @@ def _line(data: bytes, start: int, end: int, state: SummaryState, index: int) ->
     if match is not None:
         kind, payload_type = match.group(1), match.group(2)
         decode = kind in _ALWAYS_DECODE or (kind == _EVENT and payload_type in _RELEVANT)
+        if not decode and kind == b"response_item" and state.meta_payload is None:
+            state.feed("response_item", None, index)  # makes the file invalid (18.5)
+            return 1, 0
         if not decode:
             kept = kept_on_read(kind.decode(), payload_type.decode() if payload_type else None)
             return (1 if kept else 0), 0

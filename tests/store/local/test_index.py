@@ -1,0 +1,134 @@
+"""The local index follows the files: new, grown, moved, deleted, renamed; rebuildable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from threadloom.ids import ThreadId
+from threadloom.store.local import LocalThreadStore
+from threadloom.store.params import ListThreadsParams, ReadThreadParams
+
+from .rollouts import T0, agent, meta, thread, user, write
+
+A = "019a0000-0000-7000-8000-00000000000a"
+B = "019a0000-0000-7000-8000-00000000000b"
+C = "019a0000-0000-7000-8000-00000000000c"
+
+
+async def ids(store: LocalThreadStore, **kw: object) -> list[str]:
+    page = await store.list_threads(ListThreadsParams(**kw))  # type: ignore[arg-type]
+    return [t.thread_id for t in page.items]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> LocalThreadStore:
+    s = LocalThreadStore(tmp_path)
+    yield s  # type: ignore[misc]
+    await s.close()
+
+
+async def test_new_files_are_listed_without_an_explicit_refresh(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    assert await ids(store) == []
+    thread(tmp_path, A, ms=T0)
+    thread(tmp_path, B, ms=T0 + 5000)
+    assert await ids(store) == [B, A]
+
+
+async def test_a_grown_file_is_read_only_from_where_the_last_scan_stopped(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    path = write(tmp_path, A, [meta(A), agent("no user yet")])
+    stats = store.refresh()
+    assert stats.files_read == 1
+    assert await ids(store) == []
+    extra = user("now a question", T0 + 1000) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(extra)
+    stats = store.refresh()
+    assert stats.files_read == 1
+    assert stats.bytes_read == len(extra.encode())
+    assert await ids(store) == [A]
+    assert store.refresh().files_read == 0
+
+
+async def test_moved_and_deleted_files_are_noticed(tmp_path: Path, store: LocalThreadStore) -> None:
+    path = thread(tmp_path, A)
+    assert await ids(store) == [A]
+    archived = tmp_path / "archived_sessions"
+    archived.mkdir()
+    shutil.move(path, archived / path.name)
+    assert await ids(store) == []
+    assert await ids(store, archived=True) == [A]
+    (archived / path.name).unlink()
+    assert await ids(store, archived=True) == []
+
+
+async def test_names_follow_session_index_order_with_read_and_list_rules(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    thread(tmp_path, A)
+    index = tmp_path / "session_index.jsonl"
+    index.write_text(
+        f'{{"id":"{A}","thread_name":" first ","updated_at":"2030-01-01T00:00:00Z"}}\n'
+        "garbage\n"
+        f'{{"id":"{A}","thread_name":"  ","updated_at":"2020-01-01T00:00:00Z"}}\n'
+    )
+    listed = (await store.list_threads(ListThreadsParams())).items[0]
+    read = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    assert listed.name == "first"
+    assert read.name is None
+    with open(index, "a") as f:
+        f.write(f'{{"id":"{A}","thread_name":"second","updated_at":"2000-01-01T00:00:00Z"}}\n')
+    read = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    assert read.name == "second"
+
+
+async def test_the_index_can_be_deleted_and_rebuilt_with_the_same_answers(
+    tmp_path: Path,
+) -> None:
+    for n, tid in enumerate((A, B, C)):
+        thread(tmp_path, tid, text=f"question {n}", ms=T0 + n * 1000)
+    first = LocalThreadStore(tmp_path)
+    before = await first.list_threads(ListThreadsParams())
+    await first.close()
+    shutil.rmtree(tmp_path / "threadloom")
+    second = LocalThreadStore(tmp_path)
+    after = await second.list_threads(ListThreadsParams())
+    await second.close()
+    assert after == before
+
+
+async def test_a_file_rewritten_behind_the_index_is_read_again(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    path = thread(tmp_path, A, text="old question")
+    assert (await store.list_threads(ListThreadsParams())).items[0].preview == "old question"
+    path.write_text("\n".join([meta(A), user("new question")]) + "\n")
+    os.utime(path, ns=(T0 * 1_000_000 + 7, T0 * 1_000_000 + 7))
+    assert (await store.list_threads(ListThreadsParams())).items[0].preview == "new question"
+
+
+async def test_metadata_comes_from_the_last_matching_session_meta(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    parent = "019a0000-0000-7000-8000-0000000000ff"
+    write(
+        tmp_path,
+        A,
+        [
+            meta(A, git={"commit_hash": "aaa", "branch": "main"}),
+            meta(parent, git={"commit_hash": "parent"}),
+            user("q"),
+            meta(A, memory_mode="disabled", git={"branch": "dev"}),
+        ],
+    )
+    got = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    assert got.memory_mode == "disabled"
+    assert got.git_info is not None
+    assert (got.git_info.commit_hash, got.git_info.branch) == (None, "dev")
