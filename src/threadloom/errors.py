@@ -3,13 +3,13 @@
 ::
 
     ThreadloomError
-    ├── InvalidRequest          the caller asked for something malformed (bad id, bad cursor, bad params)
+    ├── InvalidRequest          the request is malformed (bad id, bad cursor, bad params)
     │   └── InvalidThreadId     a thread id that is not a UUID (checked before any path is built)
     ├── NotFound                no such thread (or not visible to this caller)
     ├── Conflict                another writer holds the thread, or the state forbids the change
     ├── Unsupported             the backend does not offer this operation (``operation`` names it)
     ├── Unavailable             a resource is temporarily out of reach (database down, lock timeout)
-    ├── CorruptData             stored data cannot be interpreted (bad session metadata, foreign history mode)
+    ├── CorruptData             stored data cannot be interpreted (bad metadata, foreign mode)
     └── InternalError           a bug or an unexpected I/O failure
 
 Each class carries the fields that explain it; ``JSONRPC_CODES`` maps each onto the code the
@@ -102,5 +102,5 @@ def jsonrpc_code(error: ThreadloomError) -> int:
     """The JSON-RPC error code Codex uses for this kind of error."""
     for cls in type(error).__mro__:
         if cls in JSONRPC_CODES:
-            return JSONRPC_CODES[cls]  # type: ignore[index]
+            return JSONRPC_CODES[cls]
     return JSONRPC_INTERNAL_ERROR

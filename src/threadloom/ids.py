@@ -19,7 +19,9 @@ ThreadId = NewType("ThreadId", str)
 """A validated, normalised (lower-case, hyphenated) thread id."""
 
 _HEX = frozenset("0123456789abcdefABCDEF")
-_HYPHENATED = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HYPHENATED = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _SIMPLE = re.compile(r"[0-9a-fA-F]{32}")
 _URN = "urn:uuid:"
 _BLOCK_STARTS = (0, 9, 14, 19, 24)

@@ -87,4 +87,7 @@ def list_result_json(page: ThreadPage) -> dict[str, Any]:
 
 def read_result_json(stored: StoredThread, turns: list[Any] | None = None) -> dict[str, Any]:
     """The ``thread/read`` result object."""
-    return {"thread": thread_json(stored, listing=False, turns=turns), "readState": read_state_json(stored)}
+    return {
+        "thread": thread_json(stored, listing=False, turns=turns),
+        "readState": read_state_json(stored),
+    }

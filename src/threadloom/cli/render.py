@@ -33,8 +33,12 @@ def thread_table(console: Console, page: ThreadPage) -> None:
     for t in page.items:
         title = t.name or _one_line(t.preview)
         table.add_row(
-            t.thread_id, _when(t.created_at_ms), _when(t.updated_at_ms), escape(title),
-            escape(str(t.source.api())), escape(t.cwd),
+            t.thread_id,
+            _when(t.created_at_ms),
+            _when(t.updated_at_ms),
+            escape(title),
+            escape(str(t.source.api())),
+            escape(t.cwd),
         )
     console.print(table)
     if page.next_cursor:
@@ -81,8 +85,12 @@ def search_table(console: Console, page: SearchPage) -> None:
         table.add_column(column, overflow="fold" if column == "id" else "ellipsis")
     for hit in page.items:
         title = hit.thread.name or _one_line(hit.thread.preview, 40)
-        table.add_row(hit.thread.thread_id, escape(title), escape(hit.turn_id or ""),
-                      escape(_one_line(hit.snippet, 90)))
+        table.add_row(
+            hit.thread.thread_id,
+            escape(title),
+            escape(hit.turn_id or ""),
+            escape(_one_line(hit.snippet, 90)),
+        )
     console.print(table)
 
 

@@ -73,5 +73,7 @@ def list_page(
     return ThreadPage(
         items=items,
         next_cursor=next_cursor(sort_key_ms(items[-1], key), items[-1].thread_id) if more else None,
-        backwards_cursor=backwards_cursor(sort_key_ms(items[0], key), descending) if items else None,
+        backwards_cursor=backwards_cursor(sort_key_ms(items[0], key), descending)
+        if items
+        else None,
     )

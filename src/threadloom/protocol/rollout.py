@@ -93,9 +93,11 @@ class GitInfo(msgspec.Struct, frozen=True, omit_defaults=True):
     def from_payload(cls, value: Any) -> GitInfo | None:
         if not isinstance(value, dict):
             return None
+
         def text(key: str) -> str | None:
             item = value.get(key)
             return item if isinstance(item, str) else None
+
         return cls(text("commit_hash"), text("branch"), text("repository_url"))
 
     def to_payload(self) -> dict[str, str]:

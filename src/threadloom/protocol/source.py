@@ -69,7 +69,7 @@ class SessionSource(msgspec.Struct, frozen=True):
             return raw if raw in ("cli", "vscode", "exec") else "unknown"
         key, inner = next(iter(raw.items()))
         if key != "subagent":
-            return key
+            return str(key)
         if inner == "review":
             return "subAgentReview"
         if inner == "compact":
@@ -116,7 +116,8 @@ class SessionSource(msgspec.Struct, frozen=True):
 
     def db_text(self) -> str:
         """The text form Codex stores in its database (bare string or compact JSON)."""
-        return self.raw if isinstance(self.raw, str) else compact(self.raw)
+        raw = self.raw
+        return raw if isinstance(raw, str) else compact(raw)
 
     @property
     def spawn(self) -> dict[str, Any] | None:

@@ -25,11 +25,7 @@ class SortDirection(enum.StrEnum):
     DESC = "desc"
 
 
-class _Params(msgspec.Struct, frozen=True, kw_only=True):
-    pass
-
-
-class CreateThreadParams(_Params):
+class CreateThreadParams(msgspec.Struct, frozen=True, kw_only=True):
     """A new thread; nothing is written until its first append (or ``materialize=True``)."""
 
     thread_id: ThreadId
@@ -55,44 +51,44 @@ class CreateThreadParams(_Params):
     materialize: bool = False
 
 
-class ResumeThreadParams(_Params):
+class ResumeThreadParams(msgspec.Struct, frozen=True, kw_only=True):
     """Reopen an existing thread for appends (takes the writer lock)."""
 
     thread_id: ThreadId
     include_archived: bool = False
 
 
-class AppendItemsParams(_Params):
+class AppendItemsParams(msgspec.Struct, frozen=True, kw_only=True):
     """Rollout lines to append to a thread opened with create or resume, in order."""
 
     thread_id: ThreadId
     items: list[RolloutLine]
 
 
-class ThreadIdParams(_Params):
+class ThreadIdParams(msgspec.Struct, frozen=True, kw_only=True):
     """Operations that only need a thread id (persist, flush, shutdown, discard, archive…)."""
 
     thread_id: ThreadId
 
 
-class LoadHistoryParams(_Params):
+class LoadHistoryParams(msgspec.Struct, frozen=True, kw_only=True):
     thread_id: ThreadId
     include_archived: bool = True
 
 
-class ReadThreadParams(_Params):
+class ReadThreadParams(msgspec.Struct, frozen=True, kw_only=True):
     thread_id: ThreadId
     include_archived: bool = True
     include_history: bool = False
 
 
-class ReadThreadByPathParams(_Params):
+class ReadThreadByPathParams(msgspec.Struct, frozen=True, kw_only=True):
     rollout_path: str
     include_archived: bool = True
     include_history: bool = False
 
 
-class ListThreadsParams(_Params):
+class ListThreadsParams(msgspec.Struct, frozen=True, kw_only=True):
     """``thread/list`` semantics (app-server-threads section 5)."""
 
     limit: int = DEFAULT_PAGE_SIZE
@@ -108,7 +104,7 @@ class ListThreadsParams(_Params):
     search_term: str | None = None
 
 
-class SearchThreadsParams(_Params):
+class SearchThreadsParams(msgspec.Struct, frozen=True, kw_only=True):
     """Full-text search over everything said in threads."""
 
     query: str
@@ -118,12 +114,12 @@ class SearchThreadsParams(_Params):
     """False: live threads only; True: archived only; None: both."""
 
 
-class FindThreadByNameParams(_Params):
+class FindThreadByNameParams(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     include_archived: bool = False
 
 
-class SetThreadNameParams(_Params):
+class SetThreadNameParams(msgspec.Struct, frozen=True, kw_only=True):
     thread_id: ThreadId
     name: str
 
@@ -137,22 +133,22 @@ class Unset(enum.Enum):
 UNSET = Unset.UNSET
 
 
-class GitInfoPatch(_Params):
+class GitInfoPatch(msgspec.Struct, frozen=True, kw_only=True):
     """Three-state patch per member: UNSET keeps, None clears, a string sets."""
 
-    sha: str | None | Unset = UNSET
-    branch: str | None | Unset = UNSET
-    origin_url: str | None | Unset = UNSET
+    sha: str | Unset | None = UNSET
+    branch: str | Unset | None = UNSET
+    origin_url: str | Unset | None = UNSET
 
     @property
     def is_empty(self) -> bool:
         return self.sha is UNSET and self.branch is UNSET and self.origin_url is UNSET
 
 
-class ThreadMetadataPatch(_Params):
+class ThreadMetadataPatch(msgspec.Struct, frozen=True, kw_only=True):
     """Fields to change; every field left UNSET is kept. Applied atomically."""
 
-    name: str | None | Unset = UNSET
+    name: str | Unset | None = UNSET
     memory_mode: str | Unset = UNSET
     git: GitInfoPatch | None = None
 
@@ -162,7 +158,7 @@ class ThreadMetadataPatch(_Params):
         return self.name is UNSET and self.memory_mode is UNSET and git_empty
 
 
-class UpdateThreadMetadataParams(_Params):
+class UpdateThreadMetadataParams(msgspec.Struct, frozen=True, kw_only=True):
     thread_id: ThreadId
     patch: ThreadMetadataPatch
     include_archived: bool = True
@@ -173,13 +169,13 @@ class SpawnEdgeStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-class UpsertSpawnEdgeParams(_Params):
+class UpsertSpawnEdgeParams(msgspec.Struct, frozen=True, kw_only=True):
     parent_thread_id: ThreadId
     child_thread_id: ThreadId
     status: SpawnEdgeStatus = SpawnEdgeStatus.OPEN
 
 
-class ListSpawnEdgesParams(_Params):
+class ListSpawnEdgesParams(msgspec.Struct, frozen=True, kw_only=True):
     """Children of a thread (``recursive``: every descendant), optionally by status."""
 
     parent_thread_id: ThreadId
@@ -187,7 +183,7 @@ class ListSpawnEdgesParams(_Params):
     status: SpawnEdgeStatus | None = None
 
 
-class FindSpawnDescendantParams(_Params):
+class FindSpawnDescendantParams(msgspec.Struct, frozen=True, kw_only=True):
     """The descendant of ``root_thread_id`` whose agent path is ``agent_path``."""
 
     root_thread_id: ThreadId

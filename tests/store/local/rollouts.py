@@ -49,8 +49,15 @@ def item(text: str, role: str = "user", ms: int = T0) -> str:
     return line("response_item", payload, ms)
 
 
-def write(home: Path, thread_id: str, lines: list[str], ms: int = T0, *, archived: bool = False,
-          tail: str = "\n") -> Path:
+def write(
+    home: Path,
+    thread_id: str,
+    lines: list[str],
+    ms: int = T0,
+    *,
+    archived: bool = False,
+    tail: str = "\n",
+) -> Path:
     rel = rollout_relative_path(thread_id, ms)
     path = home / ("archived_sessions/" + rel.name if archived else str(rel))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,5 +69,10 @@ def write(home: Path, thread_id: str, lines: list[str], ms: int = T0, *, archive
 def thread(home: Path, thread_id: str, text: str = "hello", ms: int = T0, **kw: Any) -> Path:
     """A minimal listable thread: session_meta, one user message, one answer."""
     archived = bool(kw.pop("archived", False))
-    return write(home, thread_id, [meta(thread_id, ms, **kw), user(text, ms), agent("ok", ms)],
-                 ms, archived=archived)
+    return write(
+        home,
+        thread_id,
+        [meta(thread_id, ms, **kw), user(text, ms), agent("ok", ms)],
+        ms,
+        archived=archived,
+    )

@@ -41,8 +41,11 @@ async def test_a_torn_last_line_is_ignored_and_closed_before_the_next_append(
     page = await store.list_threads(ListThreadsParams())
     assert [t.preview for t in page.items] == ["first"]
     await store.resume_thread(ResumeThreadParams(thread_id=ThreadId(A)))
-    new = RolloutLine(timestamp="2025-10-09T00:00:01.000Z", type="event_msg",
-                      payload={"type": "agent_message", "message": "after"})
+    new = RolloutLine(
+        timestamp="2025-10-09T00:00:01.000Z",
+        type="event_msg",
+        payload={"type": "agent_message", "message": "after"},
+    )
     await store.append_items(AppendItemsParams(thread_id=ThreadId(A), items=[new]))
     await store.shutdown_thread(ThreadIdParams(thread_id=ThreadId(A)))
     after = path.read_bytes()
@@ -120,7 +123,8 @@ async def test_compressed_rollouts_are_read_transparently(
     page = await store.list_threads(ListThreadsParams())
     assert [t.preview for t in page.items] == ["zipped question"]
     await store.resume_thread(ResumeThreadParams(thread_id=ThreadId(A)))
-    assert path.exists() and not zst.exists()
+    assert path.exists()
+    assert not zst.exists()
 
 
 @pytest.mark.parametrize(
@@ -139,12 +143,18 @@ def test_bad_ids_are_rejected_before_any_path_is_built(raw: str, message: str) -
 
 def test_id_spellings_normalise_to_lower_case_hyphenated() -> None:
     expected = "01a20058-5d4a-7d23-a261-87f0f0df1295"
-    for raw in (expected.upper(), "{" + expected + "}", "urn:uuid:" + expected,
-                expected.replace("-", "")):
+    for raw in (
+        expected.upper(),
+        "{" + expected + "}",
+        "urn:uuid:" + expected,
+        expected.replace("-", ""),
+    ):
         assert parse_thread_id(raw) == expected
 
 
-async def test_huge_lines_are_read_in_constant_chunks(tmp_path: Path, store: LocalThreadStore) -> None:
+async def test_huge_lines_are_read_in_constant_chunks(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
     big = "x" * (3 << 20)
     write(tmp_path, A, [meta(A), user("q"), agent(big), user("second")], ms=T0)
     got = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A), include_history=True))

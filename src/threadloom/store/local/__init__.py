@@ -7,17 +7,17 @@ Blocking work runs in worker threads, never on the event loop.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound, Unsupported
+from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound
 from threadloom.ids import ThreadId, parse_thread_id
-from threadloom.protocol.paths import parse_rollout_name
-from threadloom.protocol.rollout import HistoryMode, InvalidSessionMeta, parse_history_mode
+from threadloom.protocol.paths import parse_rollout_name, rollout_relative_path
+from threadloom.protocol.rollout import HistoryMode
+from threadloom.protocol.summary import SummaryState
 from threadloom.store.base import Capability
 from threadloom.store.create import created_ms, session_meta_line
 from threadloom.store.local import mutations
@@ -30,7 +30,6 @@ from threadloom.store.local.reader import iter_lines
 from threadloom.store.local.search import search
 from threadloom.store.local.spawn import SpawnEdges
 from threadloom.store.local.writer import RolloutWriter, decompress_in_place, next_ordinal
-from threadloom.protocol.paths import rollout_relative_path
 from threadloom.store.params import (
     AppendItemsParams,
     CreateThreadParams,
@@ -84,7 +83,11 @@ class LocalThreadStore:
     """The embedded default store, reading and writing Codex's own on-disk format."""
 
     capabilities = frozenset(
-        {Capability.READ_BY_ROLLOUT_PATH, Capability.RESOLVE_LEGACY_PATH, Capability.FULL_TEXT_SEARCH}
+        {
+            Capability.READ_BY_ROLLOUT_PATH,
+            Capability.RESOLVE_LEGACY_PATH,
+            Capability.FULL_TEXT_SEARCH,
+        }
     )
 
     def __init__(self, codex_home: Path | str, *, default_provider: str | None = None) -> None:
@@ -129,7 +132,9 @@ class LocalThreadStore:
             items = StoredThreadHistory(
                 thread_id=ThreadId(row.thread_id or ""), items=list(iter_lines(Path(row.path)))
             )
-        return stored_thread(row, default_provider=self.default_provider, listing=False, history=items)
+        return stored_thread(
+            row, default_provider=self.default_provider, listing=False, history=items
+        )
 
     # --- live writing ---------------------------------------------------------------------
     async def create_thread(self, params: CreateThreadParams) -> StoredThread:
@@ -147,14 +152,17 @@ class LocalThreadStore:
         if params.materialize:
             writer.persist()
             writer.flush()
-        from threadloom.protocol.summary import SummaryState
-
         state = SummaryState()
         state.feed(meta_line.type, meta_line.payload, 0)
         created = created_ms(params)
         row = FileRow(
-            path=str(path), thread_id=thread_id, archived=False, size=0,
-            mtime_ns=created * 1_000_000, inode=0, state=state,
+            path=str(path),
+            thread_id=thread_id,
+            archived=False,
+            size=0,
+            mtime_ns=created * 1_000_000,
+            inode=0,
+            state=state,
         )
         return self._stored(row)
 
@@ -339,16 +347,20 @@ class LocalThreadStore:
     async def list_spawn_edges(self, params: ListSpawnEdgesParams) -> list[SpawnEdge]:
         return await self._run(self.spawn.list, params)
 
-    async def find_spawn_descendant(
-        self, params: FindSpawnDescendantParams
-    ) -> StoredThread | None:
+    async def find_spawn_descendant(self, params: FindSpawnDescendantParams) -> StoredThread | None:
         return await self._run(self._find_descendant, params)
 
     def _find_descendant(self, params: FindSpawnDescendantParams) -> StoredThread | None:
         self.index.refresh()
-        for edge in self.spawn.list(ListSpawnEdgesParams(parent_thread_id=params.root_thread_id, recursive=True)):
+        for edge in self.spawn.list(
+            ListSpawnEdgesParams(parent_thread_id=params.root_thread_id, recursive=True)
+        ):
             row = self.index.find(edge.child_thread_id)
-            if row is not None and row.meta is not None and row.meta.agent_path == params.agent_path:
+            if (
+                row is not None
+                and row.meta is not None
+                and row.meta.agent_path == params.agent_path
+            ):
                 return self._stored(row)
         return None
 
@@ -359,4 +371,3 @@ class LocalThreadStore:
         for writer in writers:
             await self._run(writer.close)
         self.index.close()
-

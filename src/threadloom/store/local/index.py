@@ -17,10 +17,13 @@ from typing import Any
 
 import msgspec
 
+from threadloom.protocol.codec import parse_timestamp_ms
+from threadloom.protocol.paths import parse_rollout_name
 from threadloom.protocol.rollout import SessionMeta
 from threadloom.protocol.summary import SummaryState
 from threadloom.store.local import schema
 from threadloom.store.local.layout import CodexHome, RolloutFile
+from threadloom.store.local.names import NameTable
 from threadloom.store.local.reader import open_rollout
 from threadloom.store.local.scan import ScanPosition, scan
 from threadloom.store.records import IndexStats
@@ -120,9 +123,7 @@ class Index:
                 continue
         gone = [p for p in known if p not in stats]
         todo = [
-            p
-            for p, st in stats.items()
-            if known.get(p) != (st.st_size, st.st_mtime_ns, st.st_ino)
+            p for p, st in stats.items() if known.get(p) != (st.st_size, st.st_mtime_ns, st.st_ino)
         ]
         files_read = bytes_read = 0
         touched_ids: set[str] = set()
@@ -372,23 +373,22 @@ def _file_row(r: tuple[Any, ...]) -> FileRow:
 
 
 def _apply_names(conn: sqlite3.Connection, data: bytes, seq: int) -> int:
-    from threadloom.store.local.names import NameTable
-
     table = NameTable()
     consumed = table.feed(data)
     for n, (thread_id, name) in enumerate(table.order, start=seq + 1):
-        row = conn.execute("SELECT list_name FROM names WHERE thread_id = ?", (thread_id,)).fetchone()
+        row = conn.execute(
+            "SELECT list_name FROM names WHERE thread_id = ?", (thread_id,)
+        ).fetchone()
         listed = name or (row[0] if row else None)
         conn.execute(
-            "INSERT OR REPLACE INTO names(thread_id, read_name, list_name, seq) VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO names(thread_id, read_name, list_name, seq)"
+            " VALUES (?, ?, ?, ?)",
             (thread_id, name or None, listed, n),
         )
     return consumed
 
 
 def _rollout_file(home: CodexHome, path: Path) -> RolloutFile | None:
-    from threadloom.protocol.paths import parse_rollout_name
-
     name = parse_rollout_name(path.name)
     if name is None:
         return None
@@ -396,8 +396,6 @@ def _rollout_file(home: CodexHome, path: Path) -> RolloutFile | None:
 
 
 def _created_ms(meta: SessionMeta | None) -> int | None:
-    from threadloom.protocol.codec import parse_timestamp_ms
-
     return None if meta is None else parse_timestamp_ms(meta.timestamp)
 
 

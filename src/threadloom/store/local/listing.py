@@ -70,11 +70,15 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
     )
     rows = index.rows(sql, (*args, limit + 1))
     more = len(rows) > limit
-    items = [stored_thread(r, default_provider=default_provider, listing=True) for r in rows[:limit]]
+    items = [
+        stored_thread(r, default_provider=default_provider, listing=True) for r in rows[:limit]
+    ]
     next_cursor = None
     if more and items:
         last = items[-1]
-        next_cursor = f"{format_rfc3339_seconds(_key_ms(last, params.sort_key) // 1000)}|{last.thread_id}"
+        next_cursor = (
+            f"{format_rfc3339_seconds(_key_ms(last, params.sort_key) // 1000)}|{last.thread_id}"
+        )
     backwards = None
     if items:
         first_ms = _key_ms(items[0], params.sort_key)

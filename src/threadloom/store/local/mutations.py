@@ -79,7 +79,8 @@ def merged_git(current: GitInfo | None, patch: GitInfoPatch) -> GitInfo:
 def update_metadata(home: CodexHome, row: FileRow, patch: ThreadMetadataPatch) -> None:
     """Apply a patch: git / memory mode as a trailing session_meta copy, name in the index."""
     meta = row.meta
-    assert meta is not None and row.state.meta_payload is not None
+    assert meta is not None
+    assert row.state.meta_payload is not None
     touches_meta = patch.memory_mode is not UNSET or (
         patch.git is not None and not patch.git.is_empty
     )

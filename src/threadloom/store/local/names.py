@@ -93,7 +93,11 @@ def read_names(home: CodexHome) -> NameTable:
 
 def append_name(home: CodexHome, thread_id: str, name: str) -> None:
     """Append one rename entry (flushed and fsync'ed) under the index lock."""
-    entry = {"id": thread_id, "thread_name": name, "updated_at": format_rfc3339_nanos(time.time_ns())}
+    entry = {
+        "id": thread_id,
+        "thread_name": name,
+        "updated_at": format_rfc3339_nanos(time.time_ns()),
+    }
     line = dumps(entry) + b"\n"
     with flocked(home.session_index_lock):
         fd = os.open(home.session_index, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)

@@ -34,10 +34,10 @@ def open_rollout(path: Path) -> BinaryIO:
     """Open a rollout for reading; ``.zst`` files are decompressed on the fly."""
     raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
     if path.name.endswith(".zst"):
-        import zstandard
+        import zstandard  # noqa: PLC0415 - only needed for compressed rollouts
 
         reader: BinaryIO = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, CHUNK)  # type: ignore[arg-type]
+        return reader
     return raw
 
 

@@ -30,7 +30,9 @@ def search(index: Index, params: SearchThreadsParams, default_provider: str) -> 
     offset = _offset(params.cursor)
     limit = max(1, min(params.limit, 100))
     archived_clause = "" if params.archived is None else "AND f.archived = ?"
-    args: tuple[object, ...] = (query,) if params.archived is None else (query, int(params.archived))
+    args: tuple[object, ...] = (
+        (query,) if params.archived is None else (query, int(params.archived))
+    )
     sql = (
         "SELECT t.thread_id, t.turn_id, t.role,"
         " snippet(texts_fts, 0, '[', ']', '…', 16), bm25(texts_fts) AS score, t.path"
@@ -46,7 +48,7 @@ def search(index: Index, params: SearchThreadsParams, default_provider: str) -> 
             best[thread_id] = (turn_id, role, snippet, float(score), path)
     ordered = list(best.items())[offset : offset + limit]
     hits: list[SearchHit] = []
-    for thread_id, (turn_id, role, snippet, score, path) in ordered:
+    for _, (turn_id, role, snippet, score, path) in ordered:
         found = index.rows(
             f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
             " WHERE f.path = ?",
@@ -55,7 +57,9 @@ def search(index: Index, params: SearchThreadsParams, default_provider: str) -> 
         if not found:
             continue
         thread = stored_thread(found[0], default_provider=default_provider, listing=True)
-        hits.append(SearchHit(thread=thread, snippet=snippet, turn_id=turn_id, role=role, score=-score))
+        hits.append(
+            SearchHit(thread=thread, snippet=snippet, turn_id=turn_id, role=role, score=-score)
+        )
     more = len(best) > offset + limit
     return SearchPage(items=hits, next_cursor=str(offset + limit) if more else None)
 

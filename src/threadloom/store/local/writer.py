@@ -17,7 +17,7 @@ from threadloom.ids import ThreadId
 from threadloom.protocol.codec import encode_line
 from threadloom.protocol.rollout import HistoryMode, RolloutLine
 from threadloom.store.local.locks import WriterLock
-from threadloom.store.local.reader import ends_with_newline, iter_lines, open_rollout
+from threadloom.store.local.reader import iter_lines, open_rollout
 
 
 @dataclass(slots=True)
@@ -100,7 +100,9 @@ class RolloutWriter:
             self.next_ordinal += 1
         elif line.ordinal is not None:
             line = RolloutLine(
-                timestamp=line.timestamp, type=line.type, payload=line.payload,
+                timestamp=line.timestamp,
+                type=line.type,
+                payload=line.payload,
                 metadata=line.metadata,
             )
         return encode_line(line)
