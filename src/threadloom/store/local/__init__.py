@@ -29,6 +29,7 @@ from threadloom.store.local.locks import WriterLock
 from threadloom.store.local.reader import iter_lines
 from threadloom.store.local.search import search
 from threadloom.store.local.spawn import SpawnEdges
+from threadloom.store.local.watcher import Watcher
 from threadloom.store.local.writer import RolloutWriter, decompress_in_place, next_ordinal
 from threadloom.store.params import (
     AppendItemsParams,
@@ -62,6 +63,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _try_watcher(home: CodexHome) -> Watcher | None:
+    try:
+        return Watcher(home)
+    except OSError:
+        return None
+
+
 def default_provider_of(home: CodexHome) -> str:
     """The provider of ``config.toml`` (``model_provider``), else ``openai``."""
     try:
@@ -90,11 +98,20 @@ class LocalThreadStore:
         }
     )
 
-    def __init__(self, codex_home: Path | str, *, default_provider: str | None = None) -> None:
+    def __init__(
+        self,
+        codex_home: Path | str,
+        *,
+        default_provider: str | None = None,
+        watch: bool = True,
+    ) -> None:
         self.home = CodexHome(Path(codex_home))
         self.default_provider = default_provider or default_provider_of(self.home)
         self.index = Index(self.home)
         self.spawn = SpawnEdges(self.index)
+        self._watcher: Watcher | None = None
+        self._watch = watch
+        self._synced = False
         self._writers: dict[str, RolloutWriter] = {}
         self._writers_lock = threading.Lock()
 
@@ -104,7 +121,30 @@ class LocalThreadStore:
 
     def refresh(self, progress: ProgressFn | None = None) -> IndexStats:
         """Bring the index up to date with the files (synchronous; the CLI shows progress)."""
-        return self.index.refresh(progress)
+        with self.index.lock:
+            if self._watch and self._watcher is None:
+                self._watcher = _try_watcher(self.home)
+            elif self._watcher is not None:
+                self._watcher.poll()
+                self._watcher.rewatch()
+            stats = self.index.refresh(progress)
+            self._synced = True
+            return stats
+
+    def _sync(self) -> None:
+        """Make the index current: only what changed when watching, else a full check."""
+        with self.index.lock:
+            if self._watcher is None or not self._synced:
+                self.refresh()
+                return
+            changes = self._watcher.poll()
+            if changes.full:
+                self.refresh()
+                return
+            if changes.paths:
+                self.index.refresh_paths(changes.paths)
+            elif changes.names:
+                self.index.refresh_names()
 
     def rebuild(self, progress: ProgressFn | None = None) -> IndexStats:
         """Drop the index and build it again from the files."""
@@ -113,10 +153,10 @@ class LocalThreadStore:
             Path(str(self.home.index_db) + suffix).unlink(missing_ok=True)
         self.index = Index(self.home)
         self.spawn = SpawnEdges(self.index)
-        return self.index.refresh(progress)
+        return self.refresh(progress)
 
     def _row(self, thread_id: ThreadId, *, include_archived: bool = True) -> FileRow:
-        self.index.refresh()
+        self._sync()
         row = self.index.find(thread_id, include_archived=include_archived)
         if row is None:
             invalid = self.index.find_invalid(thread_id)
@@ -267,21 +307,21 @@ class LocalThreadStore:
         return await self._run(self._list, params)
 
     def _list(self, params: ListThreadsParams) -> ThreadPage:
-        self.index.refresh()
+        self._sync()
         return list_threads(self.index, params, self.default_provider)
 
     async def search_threads(self, params: SearchThreadsParams) -> SearchPage:
         return await self._run(self._search, params)
 
     def _search(self, params: SearchThreadsParams) -> SearchPage:
-        self.index.refresh()
+        self._sync()
         return search(self.index, params, self.default_provider)
 
     async def find_thread_by_name(self, params: FindThreadByNameParams) -> StoredThread | None:
         return await self._run(self._find_by_name, params)
 
     def _find_by_name(self, params: FindThreadByNameParams) -> StoredThread | None:
-        self.index.refresh()
+        self._sync()
         for thread_id in self.index.ids_named(params.name.strip()):
             row = self.index.find(thread_id, include_archived=params.include_archived)
             if row is not None:
@@ -318,7 +358,7 @@ class LocalThreadStore:
         return await self._run(self._unarchive, params.thread_id)
 
     def _unarchive(self, thread_id: ThreadId) -> StoredThread:
-        self.index.refresh()
+        self._sync()
         row = self.index.find(thread_id)
         if row is None or not row.archived:
             raise NotFound(f"no archived rollout found for thread id {thread_id}", thread_id)
@@ -351,7 +391,7 @@ class LocalThreadStore:
         return await self._run(self._find_descendant, params)
 
     def _find_descendant(self, params: FindSpawnDescendantParams) -> StoredThread | None:
-        self.index.refresh()
+        self._sync()
         for edge in self.spawn.list(
             ListSpawnEdgesParams(parent_thread_id=params.root_thread_id, recursive=True)
         ):
@@ -370,4 +410,6 @@ class LocalThreadStore:
             self._writers.clear()
         for writer in writers:
             await self._run(writer.close)
+        if self._watcher is not None:
+            self._watcher.close()
         self.index.close()
