@@ -2,7 +2,8 @@
 
 ``SummaryState`` is a plain, serialisable accumulator: feed it the lines of a file in order
 (possibly across several reads of a growing file) and it holds what ``thread/list`` and
-``thread/read`` show. It never needs to see a line twice.
+``thread/read`` show. It never needs to see a line twice, and it gives the same result when
+fed only the lines that can change it (``RELEVANT_EVENTS``, session_meta, turn_context).
 """
 
 from __future__ import annotations
@@ -26,25 +27,9 @@ LEGACY_REQUEST_PREFIX = "## My request for Codex:"
 IMAGE_PREVIEW = "[Image]"
 
 RELEVANT_EVENTS = frozenset(
-    {
-        "user_message",
-        "agent_message",
-        "thread_goal_updated",
-        "token_count",
-        "task_started",
-        "turn_started",
-        "item_completed",
-    }
+    {"user_message", "thread_goal_updated", "token_count", "item_completed"}
 )
 """event_msg types that change a summary; the scanner may skip every other event unparsed."""
-
-
-class SearchText(msgspec.Struct, frozen=True, array_like=True):
-    """One searchable message: who said it, in which turn, and the text."""
-
-    role: str
-    turn_id: str | None
-    text: str
 
 
 class SummaryState(msgspec.Struct, kw_only=True):
@@ -62,10 +47,6 @@ class SummaryState(msgspec.Struct, kw_only=True):
     git: dict[str, Any] | None = None
     memory_mode: str | None = None
     tokens_used: int | None = None
-    turn_id: str | None = None
-    turn_explicit: bool = False
-    user_messages: int = 0
-    pending_text: list[SearchText] = msgspec.field(default_factory=list)
 
     def meta(self) -> SessionMeta | None:
         """The typed first session_meta, or None when the file is not (yet) a thread."""
@@ -83,13 +64,8 @@ class SummaryState(msgspec.Struct, kw_only=True):
     def git_info(self) -> GitInfo | None:
         return GitInfo.from_payload(self.git)
 
-    def take_text(self) -> list[SearchText]:
-        """Search texts found since the last call (the index stores them, then forgets)."""
-        out, self.pending_text = self.pending_text, []
-        return out
-
-    def feed(self, kind: str, payload: Any, index: int) -> None:
-        """Apply one decoded line (``index`` = its rollout index, app-server 6.1)."""
+    def feed(self, kind: str, payload: Any) -> None:
+        """Apply one decoded line, in file order."""
         if self.invalid:
             return
         if self.meta_payload is None and kind == RESPONSE_ITEM:
@@ -106,7 +82,7 @@ class SummaryState(msgspec.Struct, kw_only=True):
         if kind == TURN_CONTEXT:
             self._turn_context(payload)
         elif kind == EVENT_MSG:
-            self._event(payload, index)
+            self._event(payload)
 
     def _session_meta(self, payload: dict[str, Any]) -> None:
         if self.meta_payload is None:
@@ -138,21 +114,13 @@ class SummaryState(msgspec.Struct, kw_only=True):
         if self.first_turn_cwd is None and isinstance(cwd, str):
             self.first_turn_cwd = cwd
 
-    def _event(self, payload: dict[str, Any], index: int) -> None:
+    def _event(self, payload: dict[str, Any]) -> None:
         kind = payload.get("type")
         if not isinstance(kind, str):
             return
         kind = EVENT_ALIASES.get(kind, kind)
         if kind == "user_message":
-            self._user_message(payload, index)
-        elif kind == "agent_message":
-            text = payload.get("message")
-            if isinstance(text, str) and text:
-                self.pending_text.append(SearchText("assistant", self.turn_id, text))
-        elif kind == "task_started":
-            turn = payload.get("turn_id")
-            self.turn_id = turn if isinstance(turn, str) else None
-            self.turn_explicit = True
+            self._user_message(payload)
         elif kind == "token_count":
             self._token_count(payload)
         elif kind == "thread_goal_updated":
@@ -163,16 +131,12 @@ class SummaryState(msgspec.Struct, kw_only=True):
         elif kind == "item_completed":
             self._item_completed(payload)
 
-    def _user_message(self, payload: dict[str, Any], index: int) -> None:
+    def _user_message(self, payload: dict[str, Any]) -> None:
         message = payload.get("message")
         if not isinstance(message, str):
             return
-        if not self.turn_explicit:
-            self.turn_id = f"rollout-{index}"
-        self.user_messages += 1
         text = strip_request_prefix(message)
         if text:
-            self.pending_text.append(SearchText("user", self.turn_id, text))
             if self.title is None:
                 self.title = text
             if self.preview is None:
@@ -197,31 +161,15 @@ class SummaryState(msgspec.Struct, kw_only=True):
         item = payload.get("item")
         if not isinstance(item, dict):
             return
-        turn = payload.get("turn_id")
-        turn_id = turn if isinstance(turn, str) else self.turn_id
-        item_type = item.get("type")
-        if item_type == "UserMessage":
-            text = "\n".join(
-                part["text"]
-                for part in item.get("content") or []
-                if isinstance(part, dict) and isinstance(part.get("text"), str)
-            ).strip()
+        if item.get("type") == "UserMessage":
+            text = user_item_text(item)
             if text:
-                self.pending_text.append(SearchText("user", turn_id, text))
                 if self.preview is None:
                     self.preview = text
                 if self.first_user_message is None:
                     self.first_user_message = text
                 if self.title is None:
                     self.title = text
-        elif item_type == "AgentMessage":
-            text = "".join(
-                part["text"]
-                for part in item.get("content") or []
-                if isinstance(part, dict) and isinstance(part.get("text"), str)
-            )
-            if text:
-                self.pending_text.append(SearchText("assistant", turn_id, text))
 
 
 def strip_request_prefix(message: str) -> str:
@@ -230,3 +178,21 @@ def strip_request_prefix(message: str) -> str:
     if marker >= 0:
         message = message[marker + len(LEGACY_REQUEST_PREFIX) :]
     return message.strip()
+
+
+def user_item_text(item: dict[str, Any]) -> str:
+    """The text of a paginated ``UserMessage`` turn item, trimmed."""
+    return "\n".join(
+        part["text"]
+        for part in item.get("content") or []
+        if isinstance(part, dict) and isinstance(part.get("text"), str)
+    ).strip()
+
+
+def agent_item_text(item: dict[str, Any]) -> str:
+    """The text of a paginated ``AgentMessage`` turn item."""
+    return "".join(
+        part["text"]
+        for part in item.get("content") or []
+        if isinstance(part, dict) and isinstance(part.get("text"), str)
+    )

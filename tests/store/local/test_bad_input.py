@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,9 @@ B = "019a0000-0000-7000-8000-0000000000b2"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> LocalThreadStore:
+async def store(tmp_path: Path) -> AsyncIterator[LocalThreadStore]:
     s = LocalThreadStore(tmp_path)
-    yield s  # type: ignore[misc]
+    yield s
     await s.close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,9 @@ async def ids(store: LocalThreadStore, **kw: object) -> list[str]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> LocalThreadStore:
+async def store(tmp_path: Path) -> AsyncIterator[LocalThreadStore]:
     s = LocalThreadStore(tmp_path)
-    yield s  # type: ignore[misc]
+    yield s
     await s.close()
 
 

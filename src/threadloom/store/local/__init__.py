@@ -193,7 +193,7 @@ class LocalThreadStore:
             writer.persist()
             writer.flush()
         state = SummaryState()
-        state.feed(meta_line.type, meta_line.payload, 0)
+        state.feed(meta_line.type, meta_line.payload)
         created = created_ms(params)
         row = FileRow(
             path=str(path),
@@ -235,6 +235,9 @@ class LocalThreadStore:
         with self._writers_lock:
             writer = self._writers.get(thread_id)
         if writer is None:
+            self._sync()
+            if self.index.find(thread_id) is None:
+                raise mutations.no_rollout(thread_id)
             raise Conflict(f"thread {thread_id} is not open for writing", thread_id)
         return writer
 
@@ -315,6 +318,7 @@ class LocalThreadStore:
 
     def _search(self, params: SearchThreadsParams) -> SearchPage:
         self._sync()
+        self.index.refresh_texts()
         return search(self.index, params, self.default_provider)
 
     async def find_thread_by_name(self, params: FindThreadByNameParams) -> StoredThread | None:
@@ -334,6 +338,11 @@ class LocalThreadStore:
 
     def _set_name(self, params: SetThreadNameParams) -> None:
         name = mutations.validate_name(params.name)
+        with self._writers_lock:
+            writer = self._writers.get(params.thread_id)
+        if writer is not None and not writer.materialized:
+            writer.persist()  # naming a started thread materialises it (thread/name/set)
+            writer.flush()
         row = self._row(params.thread_id, include_archived=False)
         mutations.set_name(self.home, row, name)
 

@@ -22,10 +22,9 @@ from threadloom.protocol.paths import parse_rollout_name
 from threadloom.protocol.rollout import SessionMeta
 from threadloom.protocol.summary import SummaryState
 from threadloom.store.local import schema
+from threadloom.store.local.jobs import ScanJob, TextJob, run_jobs, scan_job, text_job
 from threadloom.store.local.layout import CodexHome, RolloutFile
 from threadloom.store.local.names import NameTable
-from threadloom.store.local.reader import open_rollout
-from threadloom.store.local.scan import ScanPosition, scan
 from threadloom.store.records import IndexStats
 
 ProgressFn = Callable[[int, int], None]
@@ -103,18 +102,18 @@ class Index:
     ) -> IndexStats:
         conn = self.conn
         if only is None:
-            known = {
-                r[0]: (r[1], r[2], r[3])
-                for r in conn.execute("SELECT path, size, mtime_ns, inode FROM files")
-            }
+            rows = conn.execute(
+                "SELECT path, size, mtime_ns, inode, scan_offset, state FROM files"
+            ).fetchall()
         else:
-            known = {}
+            rows = []
             for path in only:
-                r = conn.execute(
-                    "SELECT path, size, mtime_ns, inode FROM files WHERE path = ?", (path,)
-                ).fetchone()
-                if r is not None:
-                    known[r[0]] = (r[1], r[2], r[3])
+                rows += conn.execute(
+                    "SELECT path, size, mtime_ns, inode, scan_offset, state FROM files"
+                    " WHERE path = ?",
+                    (path,),
+                ).fetchall()
+        known = {r[0]: r for r in rows}
         stats: dict[str, os.stat_result] = {}
         for path in found:
             try:
@@ -122,11 +121,26 @@ class Index:
             except FileNotFoundError:
                 continue
         gone = [p for p in known if p not in stats]
-        todo = [
-            p for p, st in stats.items() if known.get(p) != (st.st_size, st.st_mtime_ns, st.st_ino)
-        ]
-        files_read = bytes_read = 0
+        jobs: list[ScanJob] = []
+        for path, st in stats.items():
+            row = known.get(path)
+            if row is not None and tuple(row[1:4]) == (st.st_size, st.st_mtime_ns, st.st_ino):
+                continue
+            compressed = found[path].name.compressed
+            grown = (
+                row is not None
+                and not compressed
+                and row[3] == st.st_ino
+                and st.st_size >= row[1]
+                and row[4] <= st.st_size
+            )
+            if grown and row is not None:
+                jobs.append((path, compressed, row[4], row[5]))
+            else:
+                jobs.append((path, compressed, 0, None))
+        results = run_jobs(scan_job, jobs, progress)
         touched_ids: set[str] = set()
+        bytes_read = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
             for path in gone:
@@ -135,97 +149,96 @@ class Index:
                     touched_ids.add(row[0])
                 conn.execute("DELETE FROM files WHERE path = ?", (path,))
                 conn.execute("DELETE FROM texts WHERE path = ?", (path,))
-            for n, path in enumerate(todo, start=1):
-                read, thread_id = self._scan_file(found[path], stats[path])
-                files_read += 1
-                bytes_read += read
+            for (path, _, start, _), (offset, blob) in zip(jobs, results, strict=True):
+                if offset < 0:
+                    continue
+                bytes_read += offset - start
+                thread_id = self._upsert(found[path], stats[path], offset, blob, resumed=start > 0)
                 if thread_id:
                     touched_ids.add(thread_id)
-                if n % _COMMIT_EVERY == 0:
-                    conn.execute("COMMIT")
-                    if progress is not None:
-                        progress(n, len(todo))
-                    conn.execute("BEGIN IMMEDIATE")
             self._recompute_current(touched_ids)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        if progress is not None:
-            progress(len(todo), len(todo))
         total = conn.execute("SELECT count(*) FROM files WHERE valid = 1").fetchone()[0]
         return IndexStats(
             files_seen=len(stats),
-            files_read=files_read,
+            files_read=len(jobs),
             bytes_read=bytes_read,
             threads=total,
             removed=len(gone),
         )
 
-    def _scan_file(self, rf: RolloutFile, st: os.stat_result) -> tuple[int, str | None]:
-        """(Re)scan one file, resuming when it only grew; returns (bytes read, thread id)."""
-        path = str(rf.path)
-        row = self.conn.execute(
-            "SELECT size, inode, scan_offset, scan_index, malformed, state FROM files "
-            "WHERE path = ?",
-            (path,),
-        ).fetchone()
-        resume = (
-            row is not None
-            and not rf.name.compressed
-            and row[1] == st.st_ino
-            and st.st_size >= row[0]
-            and row[2] <= st.st_size
-        )
-        if resume:
-            assert row is not None
-            state = _state_decoder.decode(row[5])
-            position = ScanPosition(row[2], row[3], row[4])
-        else:
-            state = SummaryState()
-            position = ScanPosition()
-            self.conn.execute("DELETE FROM texts WHERE path = ?", (path,))
-        start = position.offset
-        try:
-            with open_rollout(rf.path) as stream:
-                if start:
-                    stream.seek(start)
-                position = scan(stream, state, position)
-        except OSError:
-            return 0, None
-        thread_id = state.thread_id.lower() if state.thread_id and not state.invalid else None
-        texts = state.take_text()
-        if thread_id and texts:
-            self.conn.executemany(
-                "INSERT INTO texts(path, thread_id, turn_id, role, body) VALUES (?, ?, ?, ?, ?)",
-                [(path, thread_id, t.turn_id, t.role, t.text) for t in texts],
-            )
-        self._upsert(rf, st, position, state, thread_id)
-        return position.offset - start, thread_id
+    def refresh_texts(self, progress: ProgressFn | None = None) -> int:
+        """Extract search texts from every file scanned further than its texts; return count."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT path, texts_offset, text_state, thread_id FROM files"
+                " WHERE valid = 1 AND texts_offset < scan_offset"
+            ).fetchall()
+            jobs: list[TextJob] = [
+                (path, path.endswith(".zst"), offset, blob) for path, offset, blob, _ in rows
+            ]
+            results = run_jobs(text_job, jobs, progress)
+            count = 0
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for (path, _, offset, _), (end, blob, texts, restarted), row in zip(
+                    jobs, results, rows, strict=True
+                ):
+                    if end < 0:
+                        continue
+                    if restarted or offset == 0:
+                        self.conn.execute("DELETE FROM texts WHERE path = ?", (path,))
+                    self.conn.executemany(
+                        "INSERT INTO texts(path, thread_id, turn_id, role, body)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        [(path, row[3], t.turn_id, t.role, t.text) for t in texts],
+                    )
+                    self.conn.execute(
+                        "UPDATE files SET texts_offset = ?, text_state = ? WHERE path = ?",
+                        (end, blob, path),
+                    )
+                    count += len(texts)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            return count
 
     def _upsert(
-        self,
-        rf: RolloutFile,
-        st: os.stat_result,
-        position: ScanPosition,
-        state: SummaryState,
-        thread_id: str | None,
-    ) -> None:
+        self, rf: RolloutFile, st: os.stat_result, offset: int, blob: bytes, *, resumed: bool
+    ) -> str | None:
+        state = _state_decoder.decode(blob)
+        thread_id = state.thread_id.lower() if state.thread_id and not state.invalid else None
         meta = None
         if thread_id is not None:
             try:
                 meta = state.meta()
             except ValueError:
                 meta = None
+        if meta is None:
+            thread_id = None
         created_ms = _created_ms(meta)
+        path = str(rf.path)
+        texts_offset, text_state = 0, None
+        if resumed:
+            prev = self.conn.execute(
+                "SELECT texts_offset, text_state FROM files WHERE path = ?", (path,)
+            ).fetchone()
+            if prev is not None:
+                texts_offset, text_state = prev
+        else:
+            self.conn.execute("DELETE FROM texts WHERE path = ?", (path,))
         self.conn.execute(
             "INSERT OR REPLACE INTO files(path, thread_id, file_uuid, archived, name_s, generation,"
-            " size, mtime_ns, inode, scan_offset, scan_index, malformed, state, valid, meta_error,"
-            " preview, created_ms, created_s, updated_s, provider, source, source_kind,"
-            " interactive, cwd)"
+            " size, mtime_ns, inode, scan_offset, state, texts_offset, text_state, valid,"
+            " meta_error, preview, created_ms, created_s, updated_s, provider, source,"
+            " source_kind, interactive, cwd)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                str(rf.path),
+                path,
                 thread_id,
                 rf.name.file_uuid,
                 int(rf.archived),
@@ -234,10 +247,10 @@ class Index:
                 st.st_size,
                 st.st_mtime_ns,
                 st.st_ino,
-                position.offset,
-                position.index,
-                position.malformed,
-                _state_encoder.encode(state),
+                offset,
+                blob,
+                texts_offset,
+                text_state,
                 int(meta is not None),
                 state.meta_error,
                 state.preview or None,
@@ -251,6 +264,7 @@ class Index:
                 _cwd(meta, state),
             ),
         )
+        return thread_id
 
     def _recompute_current(self, thread_ids: set[str]) -> None:
         """Among several files of one thread, only the newest is the thread's current file."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from threadloom.protocol.codec import format_rfc3339_seconds, format_timestamp
+from threadloom.protocol.cursor import ListCursor
 from threadloom.store.local.convert import stored_thread
 from threadloom.store.local.index import FILE_COLUMNS, Index
 from threadloom.store.params import (
@@ -21,7 +22,7 @@ _SUBAGENT_KINDS = ("subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "
 def list_threads(index: Index, params: ListThreadsParams, default_provider: str) -> ThreadPage:
     """One page of threads, exactly as Codex's ``thread/list`` would return it."""
     limit = min(max(params.limit, 1), MAX_PAGE_SIZE)
-    cursor = parse_list_cursor(params.cursor) if params.cursor is not None else None
+    cursor = ListCursor.parse(params.cursor) if params.cursor is not None else None
     key = "f.created_s" if params.sort_key == SortKey.CREATED_AT else "f.updated_s"
     desc = params.sort_direction == SortDirection.DESC
     where = [
@@ -56,12 +57,13 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
         args += [params.search_term, params.search_term]
     if cursor is not None:
         op = "<" if desc else ">"
-        if cursor.thread_id is None:
+        seconds, after_id = cursor.keyset(desc)
+        if after_id is None:
             where.append(f"{key} {op} ?")
-            args.append(cursor.seconds)
+            args.append(seconds)
         else:
             where.append(f"({key} {op} ? OR ({key} = ? AND f.thread_id {op} ?))")
-            args += [cursor.seconds, cursor.seconds, cursor.thread_id]
+            args += [seconds, seconds, after_id]
     direction = "DESC" if desc else "ASC"
     sql = (
         f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
@@ -104,20 +106,3 @@ def _key_ms(thread: StoredThread, key: SortKey) -> int:
     if key == SortKey.UPDATED_AT:
         return thread.updated_at_ms
     return thread.recency_at_ms
-
-
-class _Cursor:  # temporary until protocol.cursor lands
-    def __init__(self, seconds: float, thread_id: str | None) -> None:
-        self.seconds = seconds
-        self.thread_id = thread_id
-
-
-def parse_list_cursor(text: str) -> _Cursor:
-    from threadloom.errors import InvalidRequest
-    from threadloom.protocol.codec import parse_timestamp_precise
-
-    stamp, _, tid = text.partition("|")
-    parsed = parse_timestamp_precise(stamp)
-    if parsed is None:
-        raise InvalidRequest(f"invalid cursor: {text}")
-    return _Cursor(parsed[0] + parsed[1] / 1e9, tid or None)

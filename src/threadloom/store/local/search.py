@@ -1,72 +1,86 @@
-"""Full-text search over everything users and assistants said (SQLite FTS5, bm25 ranking)."""
+"""Full-text search on the local index: FTS5 finds candidate messages, shared rules rank them.
+
+FTS5 (bm25) narrows the search to the best ``CANDIDATES`` messages containing any query word;
+those are then ranked per thread with the rules every backend shares (``search_rank``). On
+small result sets this is exact; on huge ones the ranking covers the best candidates only.
+"""
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
 
 from threadloom.errors import InvalidRequest
+from threadloom.protocol.cursor import clamp_limit
+from threadloom.protocol.texts import SearchText
 from threadloom.store.local.convert import stored_thread
 from threadloom.store.local.index import FILE_COLUMNS, Index
 from threadloom.store.params import SearchThreadsParams
 from threadloom.store.records import SearchHit, SearchPage
+from threadloom.store.search_rank import make_snippet, score_thread, search_terms
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_SCAN_LIMIT = 2000
+CANDIDATES = 5000
 
 
-def fts_query(text: str) -> str:
-    """Every word of ``text`` must occur (prefix match on the last word)."""
-    words = _WORD.findall(text)
-    if not words:
-        raise InvalidRequest("search query must contain at least one word")
-    parts = [f'"{w}"' for w in words[:-1]]
-    parts.append(f'"{words[-1]}"*')
-    return " ".join(parts)
+def fts_query(terms: list[str]) -> str:
+    """Any of the words, each as a whole token."""
+    return " OR ".join(f'"{term}"' for term in terms)
 
 
 def search(index: Index, params: SearchThreadsParams, default_provider: str) -> SearchPage:
-    """Threads ranked by their best matching message, with a snippet and that message's turn."""
-    query = fts_query(params.query)
+    """Threads ranked by the words they contain, with their best message's snippet and turn."""
+    terms = search_terms(params.query)
+    if not terms:
+        raise InvalidRequest("search query must contain at least one word")
     offset = _offset(params.cursor)
-    limit = max(1, min(params.limit, 100))
-    archived_clause = "" if params.archived is None else "AND f.archived = ?"
-    args: tuple[object, ...] = (
-        (query,) if params.archived is None else (query, int(params.archived))
-    )
+    limit = clamp_limit(params.limit)
+    archived = "" if params.archived is None else "AND f.archived = ?"
+    args: tuple[object, ...] = (fts_query(terms),)
+    if params.archived is not None:
+        args += (int(params.archived),)
     sql = (
-        "SELECT t.thread_id, t.turn_id, t.role,"
-        " snippet(texts_fts, 0, '[', ']', '…', 16), bm25(texts_fts) AS score, t.path"
-        " FROM texts_fts JOIN texts t ON t.id = texts_fts.rowid"
-        " JOIN files f ON f.path = t.path AND f.current = 1 AND f.valid = 1 "
-        f" WHERE texts_fts MATCH ? {archived_clause} ORDER BY score LIMIT {_SCAN_LIMIT}"
+        "SELECT t.path, t.turn_id, t.role, t.body FROM texts_fts"
+        " JOIN texts t ON t.id = texts_fts.rowid"
+        " JOIN files f ON f.path = t.path AND f.current = 1 AND f.valid = 1"
+        f" WHERE texts_fts MATCH ? {archived} ORDER BY bm25(texts_fts), t.id"
+        f" LIMIT {CANDIDATES}"
     )
     with index.lock:
         rows = index.conn.execute(sql, args).fetchall()
-    best: dict[str, tuple[str | None, str, str, float, str]] = {}
-    for thread_id, turn_id, role, snippet, score, path in rows:
-        if thread_id not in best:
-            best[thread_id] = (turn_id, role, snippet, float(score), path)
-    ordered = list(best.items())[offset : offset + limit]
-    hits: list[SearchHit] = []
-    for _, (turn_id, role, snippet, score, path) in ordered:
-        found = index.rows(
+    by_path: dict[str, list[SearchText]] = defaultdict(list)
+    for path, turn_id, role, body in rows:
+        by_path[path].append(SearchText(role, turn_id, body))
+    scored = []
+    for path, texts in by_path.items():
+        found = score_thread(texts, terms)
+        if found is None:
+            continue
+        row = index.rows(
             f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
             " WHERE f.path = ?",
             (path,),
         )
-        if not found:
-            continue
-        thread = stored_thread(found[0], default_provider=default_provider, listing=True)
-        hits.append(
-            SearchHit(thread=thread, snippet=snippet, turn_id=turn_id, role=role, score=-score)
+        if row:
+            thread = stored_thread(row[0], default_provider=default_provider, listing=True)
+            scored.append((found, thread))
+    scored.sort(key=lambda hit: (hit[0][0], hit[1].updated_at_ms, hit[1].thread_id), reverse=True)
+    page = scored[offset : offset + limit]
+    hits = [
+        SearchHit(
+            thread=thread,
+            snippet=make_snippet(text.text, *span),
+            turn_id=text.turn_id,
+            role=text.role,
+            score=score,
         )
-    more = len(best) > offset + limit
-    return SearchPage(items=hits, next_cursor=str(offset + limit) if more else None)
+        for (score, text, span), thread in page
+    ]
+    end = offset + len(page)
+    return SearchPage(items=hits, next_cursor=str(end) if end < len(scored) else None)
 
 
 def _offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit()):
         raise InvalidRequest(f"invalid cursor: {cursor}")
     return int(cursor)

@@ -48,8 +48,9 @@ class SpawnEdges:
                         status=SpawnEdgeStatus(status),
                         depth=depth,
                     )
-                    if params.status is None or edge.status == params.status:
-                        out.append(edge)
+                    if params.status is not None and edge.status != params.status:
+                        continue  # a status filter also limits the traversal
+                    out.append(edge)
                     frontier.append(child)
                 if not params.recursive:
                     break

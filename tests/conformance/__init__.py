@@ -1,0 +1,1 @@
+"""The ThreadStore conformance suite: one set of behaviours every backend must pass."""
