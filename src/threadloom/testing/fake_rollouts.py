@@ -204,7 +204,7 @@ class ToolCall:
 
 
 class RolloutBuilder:
-    """Accumulates the lines of one rollout file; every ``add`` method returns ``self``.
+    """Accumulates the lines of one rollout file; every appending method returns ``self``.
 
     The thread's ``session_meta`` is written first unless ``write_meta=False`` (then call
     :meth:`session_meta` yourself, e.g. after an event line). A ``history_mode`` of
@@ -249,6 +249,7 @@ class RolloutBuilder:
         self._torn: bytes | None = None
         self._ordinal = 0
         self._totals = [0, 0, 0, 0]
+        self._turn_started_ms = self.now_ms
         self.turn_ids: list[str] = []
         meta: dict[str, Any] = {}
         if account_scoped:
@@ -456,7 +457,7 @@ class RolloutBuilder:
     ) -> RolloutBuilder:
         """Close a turn (defaults to the last started one)."""
         turn_id = turn_id or self.turn_ids[-1]
-        started = getattr(self, "_turn_started_ms", self.now_ms)
+        started = self._turn_started_ms
         return self.event(
             {
                 "type": "task_complete",
@@ -474,7 +475,7 @@ class RolloutBuilder:
     ) -> RolloutBuilder:
         """Mark a turn interrupted."""
         turn_id = turn_id or self.turn_ids[-1]
-        started = getattr(self, "_turn_started_ms", self.now_ms)
+        started = self._turn_started_ms
         return self.event(
             {
                 "type": "turn_aborted",

@@ -22,6 +22,7 @@ import argparse
 import random
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -500,7 +501,8 @@ class _Generator:
         self.term_hits: dict[str, tuple[set[str], set[str]]] = {
             t: (set(), set()) for t in PREVIEW_TERMS + BODY_TERMS + COMMON_TERMS
         }
-        self.plain: list[tuple[RolloutBuilder, ThreadRecord, _Written]] = []
+        # Recent plain threads (parents for forks and spawned agents); bounded to save memory.
+        self.plain: deque[tuple[RolloutBuilder, ThreadRecord, _Written]] = deque(maxlen=48)
         self.total_bytes = 0
 
     # plan ------------------------------------------------------------------------------------
@@ -550,7 +552,10 @@ class _Generator:
         if len(specs) < MIN_VARIED_THREADS:
             raise ValueError(f"varied homes need at least {MIN_VARIED_THREADS} threads")
         free = [s for s in specs if set(s.tags) <= {"named"}]
-        picks = sorted(self.rng.sample(range(len(free) // 2, len(free)), len(zoo)))
+        if len(free) < len(zoo) + 8:
+            raise ValueError(f"varied homes need at least {MIN_VARIED_THREADS} threads")
+        low = min(len(free) // 2, len(free) - len(zoo))
+        picks = sorted(self.rng.sample(range(low, len(free)), len(zoo)))
         # Forks and spawned agents last, so that plain parents exist before them.
         order = sorted(zoo, key=lambda z: z.startswith("legacy_fork") or z == "subagent_spawn")
         for special, pos in zip(order, picks, strict=True):
@@ -969,7 +974,7 @@ def generate_home(
     """Write ``threads`` rollouts (plus one big thread when ``big_thread_mb`` > 0) under ``root``.
 
     Deterministic for a given ``seed`` (and local time zone). ``varied`` adds the zoo of
-    unusual threads described in the module docstring (needs about 130 threads or more).
+    unusual threads described in the module docstring (needs ``MIN_VARIED_THREADS`` or more).
     """
     if threads < 1:
         raise ValueError("threads must be at least 1")
