@@ -1,0 +1,109 @@
+"""Decoding app-server request params into store params, with Codex's error texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from threadloom.errors import InvalidRequest
+from threadloom.protocol.source import SOURCE_KINDS
+from threadloom.store.params import DEFAULT_PAGE_SIZE, ListThreadsParams, SortDirection, SortKey
+
+_SORT_KEYS = ("created_at", "updated_at", "recency_at", "section_position")
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f'string "{value}"'
+    if isinstance(value, list):
+        return "sequence"
+    return "map"
+
+
+def _invalid_type(value: Any, expected: str) -> InvalidRequest:
+    return InvalidRequest(f"Invalid request: invalid type: {_type_name(value)}, expected {expected}")
+
+
+def _variants(value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise _invalid_type(value, "a string")
+    if value not in allowed:
+        if len(allowed) == 2:
+            listed = f"`{allowed[0]}` or `{allowed[1]}`"
+        else:
+            listed = "one of " + ", ".join(f"`{a}`" for a in allowed)
+        raise InvalidRequest(f"Invalid request: unknown variant `{value}`, expected {listed}")
+    return value
+
+
+def _opt_str_list(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _invalid_type(value, "a sequence")
+    for item in value:
+        if not isinstance(item, str):
+            raise _invalid_type(item, "a string")
+    return list(value)
+
+
+def list_params(raw: Any) -> ListThreadsParams:
+    """``thread/list`` params (an object, or null for all defaults) as ListThreadsParams."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise _invalid_type(raw, "struct ThreadListParams")
+    limit = raw.get("limit")
+    if limit is None:
+        limit = DEFAULT_PAGE_SIZE
+    elif isinstance(limit, bool) or not isinstance(limit, int):
+        raise _invalid_type(limit, "u32")
+    elif limit < 0 or limit > 0xFFFFFFFF:
+        raise InvalidRequest(f"Invalid request: invalid value: integer `{limit}`, expected u32")
+    cursor = raw.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise _invalid_type(cursor, "a string")
+    sort_key = raw.get("sortKey")
+    sort_key = SortKey.CREATED_AT if sort_key is None else _variants(sort_key, _SORT_KEYS)
+    if sort_key == "section_position":
+        sort_key = SortKey.CREATED_AT
+    direction = raw.get("sortDirection")
+    direction = SortDirection.DESC if direction is None else _variants(direction, ("asc", "desc"))
+    kinds = _opt_str_list(raw.get("sourceKinds")) or []
+    for kind in kinds:
+        _variants(kind, SOURCE_KINDS)
+    archived = raw.get("archived")
+    if archived is not None and not isinstance(archived, bool):
+        raise _invalid_type(archived, "a boolean")
+    cwd = raw.get("cwd")
+    if cwd is None:
+        cwds = None
+    elif isinstance(cwd, str):
+        cwds = [cwd]
+    elif isinstance(cwd, list) and all(isinstance(c, str) for c in cwd):
+        cwds = list(cwd)
+    else:
+        raise InvalidRequest(
+            "Invalid request: data did not match any variant of untagged enum ThreadListCwdFilter"
+        )
+    search = raw.get("searchTerm")
+    if search is not None and not isinstance(search, str):
+        raise _invalid_type(search, "a string")
+    return ListThreadsParams(
+        limit=limit,
+        cursor=cursor,
+        sort_key=SortKey(sort_key),
+        sort_direction=SortDirection(direction),
+        model_providers=_opt_str_list(raw.get("modelProviders")),
+        source_kinds=kinds,
+        archived=bool(archived),
+        cwds=cwds,
+        search_term=search or None,
+    )
