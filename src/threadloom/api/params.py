@@ -28,7 +28,9 @@ def _type_name(value: Any) -> str:
 
 
 def _invalid_type(value: Any, expected: str) -> InvalidRequest:
-    return InvalidRequest(f"Invalid request: invalid type: {_type_name(value)}, expected {expected}")
+    return InvalidRequest(
+        f"Invalid request: invalid type: {_type_name(value)}, expected {expected}"
+    )
 
 
 def _variants(value: Any, allowed: tuple[str, ...]) -> str:
