@@ -279,11 +279,14 @@ def index_command(
                 bar.update(task, completed=done, total=total)
 
             stats = store.rebuild(report) if rebuild else store.refresh(report)
+            bar.update(task, description="search texts", completed=0, total=None)
+            texts = store.index_texts(report)
     finally:
         asyncio.run(store.close())
     out.print(
         f"{stats.threads} threads indexed; {stats.files_read} files read "
-        f"({stats.bytes_read / 1e6:.1f} MB), {stats.removed} removed"
+        f"({stats.bytes_read / 1e6:.1f} MB), {stats.removed} removed; {texts} messages added "
+        "to the search index"
     )
 
 

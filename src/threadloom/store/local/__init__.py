@@ -131,6 +131,11 @@ class LocalThreadStore:
             self._synced = True
             return stats
 
+    def index_texts(self, progress: ProgressFn | None = None) -> int:
+        """Extract the search texts of every file read since the last call; return how many."""
+        self._sync()
+        return self.index.refresh_texts(progress)
+
     def _sync(self) -> None:
         """Make the index current: only what changed when watching, else a full check."""
         with self.index.lock:
@@ -317,8 +322,7 @@ class LocalThreadStore:
         return await self._run(self._search, params)
 
     def _search(self, params: SearchThreadsParams) -> SearchPage:
-        self._sync()
-        self.index.refresh_texts()
+        self.index_texts()
         return search(self.index, params, self.default_provider)
 
     async def find_thread_by_name(self, params: FindThreadByNameParams) -> StoredThread | None:
