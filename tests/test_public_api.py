@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import threadloom
 
 PINNED = {
@@ -66,10 +68,8 @@ def test_every_exported_name_exists_and_all_is_sorted() -> None:
     assert threadloom.__all__ == sorted(threadloom.__all__, key=lambda n: (not n.isupper(), n))
 
 
-def test_every_store_backend_satisfies_the_protocol(tmp_path: object) -> None:
-    from pathlib import Path
-
+def test_every_store_backend_satisfies_the_protocol(tmp_path: Path) -> None:
     assert isinstance(threadloom.InMemoryThreadStore(), threadloom.ThreadStore)
-    local = threadloom.LocalThreadStore(Path(str(tmp_path)), watch=False)
+    local = threadloom.LocalThreadStore(tmp_path, watch=False)
     assert isinstance(local, threadloom.ThreadStore)
     local.index.close()

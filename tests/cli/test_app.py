@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from threadloom.api.thread import list_result_json
 from threadloom.cli.app import app
 from threadloom.store.local import LocalThreadStore
-from threadloom.store.params import ListThreadsParams
+from threadloom.store.params import ListThreadsParams, SortDirection, SortKey
 from threadloom.testing import write_rollout
 
 runner = CliRunner()
