@@ -71,9 +71,9 @@ def test_list_flags_mirror_the_params(home: Path) -> None:
     expected = ListThreadsParams(
         model_providers=[],
         source_kinds=["cli"],
-        sort_key="updated_at",  # type: ignore[arg-type]
-        sort_direction="asc",
-        search_term="changelog",  # type: ignore[arg-type]
+        sort_key=SortKey.UPDATED_AT,
+        sort_direction=SortDirection.ASC,
+        search_term="changelog",
     )
     assert json.loads(output) == library_list(home, expected)
     assert [t["id"] for t in json.loads(output)["data"]] == [B]
