@@ -45,6 +45,10 @@ class SummaryState(msgspec.Struct, kw_only=True):
     reasoning_effort: str | None = None
     first_turn_cwd: str | None = None
     git: dict[str, Any] | None = None
+    """``git`` of the last own session_meta line that carries one (metadata updates append
+    session_meta copies; a copy without ``git`` leaves it as it was)."""
+    first_git: dict[str, Any] | None = None
+    """``git`` of the first session_meta line (what a head-only scan sees)."""
     memory_mode: str | None = None
     tokens_used: int | None = None
 
@@ -62,7 +66,22 @@ class SummaryState(msgspec.Struct, kw_only=True):
         return value if isinstance(value, str) else None
 
     def git_info(self) -> GitInfo | None:
+        """The thread's git info: the last own session_meta ``git`` (``thread/read``)."""
         return GitInfo.from_payload(self.git)
+
+    def scan_git_info(self) -> GitInfo | None:
+        """What Codex's file-scanning ``thread/list`` shows: the first session_meta's ``git``
+        with every member the last ``git`` sets laid over it (a cleared member keeps the
+        first value)."""
+        first = GitInfo.from_payload(self.first_git)
+        last = GitInfo.from_payload(self.git)
+        if first is None or last is None:
+            return last or first
+        return GitInfo(
+            commit_hash=last.commit_hash or first.commit_hash,
+            branch=last.branch or first.branch,
+            repository_url=last.repository_url or first.repository_url,
+        )
 
     def feed(self, kind: str, payload: Any) -> None:
         """Apply one decoded line, in file order."""
@@ -94,13 +113,15 @@ class SummaryState(msgspec.Struct, kw_only=True):
                 return
             self.meta_payload = payload
             self.git = payload.get("git") if isinstance(payload.get("git"), dict) else None
+            self.first_git = self.git
             mode = payload.get("memory_mode")
             self.memory_mode = mode if isinstance(mode, str) else None
             return
         if payload.get("id") != self.meta_payload.get("id"):
             return  # a fork's copy of its parent's metadata
         git = payload.get("git")
-        self.git = git if isinstance(git, dict) else None
+        if isinstance(git, dict):
+            self.git = git
         mode = payload.get("memory_mode")
         self.memory_mode = mode if isinstance(mode, str) else None
 

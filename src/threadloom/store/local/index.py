@@ -72,7 +72,7 @@ class Index:
         """Bring the index in line with every rollout file and the session index."""
         with self.lock:
             self._refresh_names()
-            found = {str(rf.path): rf for rf in self.home.iter_all()}
+            found = {rf.path: rf for rf in self.home.iter_all()}
             return self._refresh_files(found, progress, full_walk=True)
 
     def refresh_paths(self, paths: Iterable[Path]) -> IndexStats:
@@ -103,14 +103,13 @@ class Index:
         conn = self.conn
         if only is None:
             rows = conn.execute(
-                "SELECT path, size, mtime_ns, inode, scan_offset, state FROM files"
+                "SELECT path, size, mtime_ns, inode, scan_offset FROM files"
             ).fetchall()
         else:
             rows = []
             for path in only:
                 rows += conn.execute(
-                    "SELECT path, size, mtime_ns, inode, scan_offset, state FROM files"
-                    " WHERE path = ?",
+                    "SELECT path, size, mtime_ns, inode, scan_offset FROM files WHERE path = ?",
                     (path,),
                 ).fetchall()
         known = {r[0]: r for r in rows}
@@ -135,10 +134,10 @@ class Index:
                 and row[4] <= st.st_size
             )
             if grown and row is not None:
-                jobs.append((path, compressed, row[4], row[5]))
+                state = conn.execute("SELECT state FROM files WHERE path = ?", (path,)).fetchone()
+                jobs.append((path, compressed, row[4], state[0]))
             else:
                 jobs.append((path, compressed, 0, None))
-        results = run_jobs(scan_job, jobs, progress)
         touched_ids: set[str] = set()
         bytes_read = 0
         conn.execute("BEGIN IMMEDIATE")
@@ -149,7 +148,7 @@ class Index:
                     touched_ids.add(row[0])
                 conn.execute("DELETE FROM files WHERE path = ?", (path,))
                 conn.execute("DELETE FROM texts WHERE path = ?", (path,))
-            for (path, _, start, _), (offset, blob) in zip(jobs, results, strict=True):
+            for (path, _, start, _), (offset, blob) in run_jobs(scan_job, jobs, progress):
                 if offset < 0:
                     continue
                 bytes_read += offset - start
@@ -180,12 +179,12 @@ class Index:
             jobs: list[TextJob] = [
                 (path, path.endswith(".zst"), offset, blob) for path, offset, blob, _ in rows
             ]
-            results = run_jobs(text_job, jobs, progress)
+            owners = {path: thread_id for path, _, _, thread_id in rows}
             count = 0
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for (path, _, offset, _), (end, blob, texts, restarted), row in zip(
-                    jobs, results, rows, strict=True
+                for (path, _, offset, _), (end, blob, texts, restarted) in run_jobs(
+                    text_job, jobs, progress
                 ):
                     if end < 0:
                         continue
@@ -194,7 +193,7 @@ class Index:
                     self.conn.executemany(
                         "INSERT INTO texts(path, thread_id, turn_id, role, body)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        [(path, row[3], t.turn_id, t.role, t.text) for t in texts],
+                        [(path, owners[path], t.turn_id, t.role, t.text) for t in texts],
                     )
                     self.conn.execute(
                         "UPDATE files SET texts_offset = ?, text_state = ? WHERE path = ?",
@@ -221,7 +220,7 @@ class Index:
         if meta is None:
             thread_id = None
         created_ms = _created_ms(meta)
-        path = str(rf.path)
+        path = rf.path
         texts_offset, text_state = 0, None
         if resumed:
             prev = self.conn.execute(
@@ -406,7 +405,7 @@ def _rollout_file(home: CodexHome, path: Path) -> RolloutFile | None:
     name = parse_rollout_name(path.name)
     if name is None:
         return None
-    return RolloutFile(path, name, home.is_archived_path(path))
+    return RolloutFile(str(path), name, home.is_archived_path(path))
 
 
 def _created_ms(meta: SessionMeta | None) -> int | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,20 +67,39 @@ def run_jobs(
     fn: Callable[[J], R],
     jobs: Sequence[J],
     progress: Callable[[int, int], None] | None = None,
-) -> list[R]:
-    """Results of ``fn`` for every job, in order; in worker processes for large batches."""
+) -> Iterator[tuple[J, R]]:
+    """``(job, fn(job))`` for every job, in order, as they complete: callers store each result
+    before the next arrives, so memory stays flat. Large batches run in worker processes."""
     total = len(jobs)
-    results: list[R] = []
+    pool = None
     if total < PARALLEL_FROM or workers() == 1:
-        for n, job in enumerate(jobs, start=1):
-            results.append(fn(job))
+        results: Iterator[R] = map(fn, jobs)
+    else:
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(max_workers=workers(), mp_context=context)
+        results = _bounded(pool, fn, jobs)
+    try:
+        for n, (job, result) in enumerate(zip(jobs, results, strict=True), start=1):
+            yield job, result
             if progress is not None and (n % 256 == 0 or n == total):
                 progress(n, total)
-        return results
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers(), mp_context=context) as pool:
-        for n, result in enumerate(pool.map(fn, jobs, chunksize=_CHUNK), start=1):
-            results.append(result)
-            if progress is not None and (n % 256 == 0 or n == total):
-                progress(n, total)
-    return results
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _run_chunk(fn: Callable[[J], R], chunk: Sequence[J]) -> list[R]:
+    return [fn(job) for job in chunk]
+
+
+def _bounded(pool: ProcessPoolExecutor, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
+    """Results in order, with only a few chunks in flight (a slow consumer holds memory flat)."""
+    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    window = workers() * 2
+    pending: deque[Future[list[R]]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(_run_chunk, fn, chunk))
+        if len(pending) >= window:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()

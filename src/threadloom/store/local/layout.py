@@ -24,9 +24,9 @@ INDEX_FILE = "index_1.sqlite"
 
 @dataclass(frozen=True, slots=True)
 class RolloutFile:
-    """A rollout file found on disk."""
+    """A rollout file found on disk (``path`` as a string: walks create thousands)."""
 
-    path: Path
+    path: str
     name: RolloutName
     archived: bool
 
@@ -78,7 +78,7 @@ class CodexHome:
                 yield from _numeric_dirs(month)
 
     def is_archived_path(self, path: Path) -> bool:
-        return path.parent == self.archived
+        return Path(path).parent == self.archived
 
 
 def _numeric_dirs(parent: Path) -> list[Path]:
@@ -101,4 +101,4 @@ def _rollouts_in(folder: Path, *, archived: bool) -> Iterator[RolloutFile]:
         for entry in entries:
             name = parse_rollout_name(entry.name)
             if name is not None and entry.is_file():
-                yield RolloutFile(Path(entry.path), name, archived)
+                yield RolloutFile(entry.path, name, archived)

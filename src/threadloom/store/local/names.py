@@ -1,8 +1,8 @@
 """Thread names in ``session_index.jsonl`` (rollout-format section 14).
 
 Append-only for renames; file order (not ``updated_at``) decides. ``thread/read`` shows the
-last entry (empty means no name); ``thread/list`` the last non-empty one. Every write holds
-``session_index.jsonl.lock``.
+last entry as written, surrounding whitespace included (blank means no name); ``thread/list``
+the last non-blank one, trimmed. Every write holds ``session_index.jsonl.lock``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ _decoder = msgspec.json.Decoder()
 
 @dataclass(slots=True)
 class NameEntry:
-    """The names of one thread: for ``read`` (last entry) and ``list`` (last non-empty)."""
+    """The names of one thread: for ``read`` (last entry, untrimmed) and ``list`` (last
+    non-blank, trimmed)."""
 
     read: str | None = None
     listed: str | None = None
@@ -37,6 +38,7 @@ class NameTable:
 
     names: dict[str, NameEntry] = field(default_factory=dict)
     order: list[tuple[str, str]] = field(default_factory=list)
+    """Every entry in file order: (thread id, name exactly as written)."""
     offset: int = 0
 
     def feed(self, data: bytes) -> int:
@@ -62,10 +64,10 @@ class NameTable:
         thread_id = thread_id.lower()
         trimmed = name.strip()
         entry = self.names.setdefault(thread_id, NameEntry())
-        entry.read = trimmed or None
+        entry.read = name if trimmed else None
         if trimmed:
             entry.listed = trimmed
-        self.order.append((thread_id, trimmed))
+        self.order.append((thread_id, name))
 
     def find(self, name: str) -> list[str]:
         """Ids whose current name equals ``name``, newest entry first."""
@@ -75,7 +77,7 @@ class NameTable:
             if thread_id in seen:
                 continue
             seen.add(thread_id)
-            if entry_name == name:
+            if entry_name.strip() == name:
                 out.append(thread_id)
         return out
 

@@ -39,6 +39,7 @@ MIGRATIONS: tuple[str, ...] = (
         cwd TEXT
     );
     CREATE INDEX files_thread ON files(thread_id);
+    CREATE INDEX files_stat ON files(path, size, mtime_ns, inode, scan_offset);
     CREATE INDEX files_uuid ON files(file_uuid);
     CREATE INDEX files_list_created ON files(archived, created_s, thread_id)
         WHERE valid = 1 AND current = 1 AND preview IS NOT NULL;
@@ -48,9 +49,10 @@ MIGRATIONS: tuple[str, ...] = (
         thread_id TEXT PRIMARY KEY,
         read_name TEXT,
         list_name TEXT,
+        find_name TEXT,
         seq INTEGER NOT NULL
     );
-    CREATE INDEX names_read ON names(read_name);
+    CREATE INDEX names_find ON names(find_name);
     CREATE TABLE sources (
         key TEXT PRIMARY KEY,
         size INTEGER NOT NULL,
