@@ -1,14 +1,23 @@
 """The app-server ``Thread`` object and list/read results, built from store records.
 
-Field order and derivations follow app-server-threads.md section 3, including its quirks:
-``forkedFromId`` is null in listings, and a not-loaded thread read with a non-empty preview
-reports ``updatedAt == createdAt``.
+Field order and derivations follow app-server-threads.md section 3, including the quirks
+observed on Codex 0.169.0:
+
+* ``forkedFromId`` and ``parentThreadId`` are null in listings (its index has no such
+  columns); ``thread/read`` shows both from the session metadata;
+* a not-loaded legacy thread read with a non-empty preview reports ``updatedAt ==
+  createdAt`` (paginated threads are read from the database row: the file's mtime);
+* ``threadSource`` is null for legacy threads (their rows never carry it);
+* ``path`` names a compressed rollout without its ``.zst`` suffix;
+* ``thread/read`` has ``readState: null`` for threads whose source is ``unknown`` or a
+  sub-agent (``thread/list`` still lists a read state for them).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from threadloom.protocol.rollout import HistoryMode
 from threadloom.store.records import StoredThread, ThreadPage
 
 NOT_LOADED: dict[str, Any] = {"type": "notLoaded"}
@@ -31,7 +40,8 @@ def thread_json(
     """The Thread object as ``thread/list`` (``listing=True``) or ``thread/read`` emits it."""
     created = stored.created_at_ms // 1000
     updated = stored.updated_at_ms // 1000
-    if not listing and stored.preview:
+    paginated = stored.history_mode == HistoryMode.PAGINATED
+    if not listing and stored.preview and not paginated:
         updated = created
     return {
         "id": stored.thread_id,
@@ -40,7 +50,7 @@ def thread_json(
         "sessionId": stored.thread_id,
         "forkedFromId": None if listing else stored.forked_from_id,
         "attachedToThreadId": None,
-        "parentThreadId": stored.parent_thread_id,
+        "parentThreadId": None if listing else stored.parent_thread_id,
         "preview": stored.preview,
         "ephemeral": False,
         "section": None,
@@ -54,13 +64,13 @@ def thread_json(
         "updatedAt": updated,
         "recencyAt": stored.recency_at_ms // 1000,
         "status": status if status is not None else NOT_LOADED,
-        "path": stored.rollout_path,
+        "path": api_path(stored.rollout_path),
         "cwd": stored.cwd,
         "cliVersion": stored.cli_version,
         "originator": stored.originator,
         "source": stored.source.api(),
         "canAcceptDirectInput": None,
-        "threadSource": stored.thread_source,
+        "threadSource": stored.thread_source if paginated else None,
         "agentNickname": stored.agent_nickname,
         "agentRole": stored.agent_role,
         "gitInfo": git_info_json(stored),
@@ -70,9 +80,22 @@ def thread_json(
     }
 
 
+def api_path(rollout_path: str | None) -> str | None:
+    """The rollout path as the API reports it: a compressed file without ``.zst``."""
+    if rollout_path is not None and rollout_path.endswith(".jsonl.zst"):
+        return rollout_path[: -len(".zst")]
+    return rollout_path
+
+
 def read_state_json(stored: StoredThread) -> dict[str, Any]:
     """The read state of a thread first seen on disk."""
     return {"firstUnread": None, "revision": f"initial:{stored.thread_id}"}
+
+
+def tracks_read_state(stored: StoredThread) -> bool:
+    """Does ``thread/read`` report a read state (not for ``unknown`` or sub-agent sources)?"""
+    source = stored.source
+    return not source.is_subagent and source.api() != "unknown"
 
 
 def list_result_json(page: ThreadPage) -> dict[str, Any]:
@@ -89,5 +112,5 @@ def read_result_json(stored: StoredThread, turns: list[Any] | None = None) -> di
     """The ``thread/read`` result object."""
     return {
         "thread": thread_json(stored, listing=False, turns=turns),
-        "readState": read_state_json(stored),
+        "readState": read_state_json(stored) if tracks_read_state(stored) else None,
     }

@@ -100,13 +100,16 @@ class SessionSource(msgspec.Struct, frozen=True):
         return isinstance(self.raw, dict) and "subagent" in self.raw
 
     def api(self) -> Any:
-        """The app-server form: ``mcp`` becomes ``appServer``, ``subagent`` ``subAgent``."""
+        """The app-server form: ``mcp`` becomes ``appServer``, ``subagent`` ``subAgent``;
+        unknown strings and ``internal`` sources become ``unknown``."""
         raw = self.raw
         if isinstance(raw, str):
             if raw == "mcp":
                 return "appServer"
             return raw if raw in _SIMPLE else "unknown"
         key, inner = next(iter(raw.items()))
+        if key == "internal":
+            return "unknown"  # observed: {"internal": "memory_consolidation"} reads as unknown
         if key != "subagent":
             return {key: inner}
         if isinstance(inner, dict) and "thread_spawn" in inner:

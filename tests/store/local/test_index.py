@@ -133,3 +133,20 @@ async def test_metadata_comes_from_the_last_matching_session_meta(
     assert got.memory_mode == "disabled"
     assert got.git_info is not None
     assert (got.git_info.commit_hash, got.git_info.branch) == (None, "dev")
+
+
+async def test_a_revert_generation_file_is_the_thread_s_current_rollout(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    base = write(tmp_path, A, [meta(A, history_mode="paginated"), user("original")], ms=T0)
+    generation = "019a0000-0000-7000-8000-0000000000ee"
+    later = T0 + 60_000
+    gen_path = base.parent / base.name.replace(".jsonl", f"_{generation}.jsonl").replace(
+        base.name[8:27], "2025-10-09T08-54-20"
+    )
+    gen_path.write_text(meta(A, later, history_mode="paginated") + "\n" + user("reverted") + "\n")
+    page = await store.list_threads(ListThreadsParams())
+    assert [t.thread_id for t in page.items] == [A]
+    assert page.items[0].rollout_path == str(gen_path)
+    read = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    assert read.rollout_path == str(gen_path)

@@ -15,9 +15,16 @@ def stored_thread(
     *,
     default_provider: str,
     listing: bool,
+    scan_path: bool = False,
     history: StoredThreadHistory | None = None,
 ) -> StoredThread:
-    """The record of one thread; ``listing`` picks the list (last non-empty) name rule."""
+    """The record of one thread as ``thread/read`` (or, with ``listing``, ``thread/list``)
+    shows it.
+
+    ``listing`` picks the list name rule (last non-blank entry, trimmed) over the read rule
+    (last entry as written). ``scan_path``: the listing is one Codex answers by scanning
+    files, which shows the first session_meta's git overlaid by the last one.
+    """
     state = row.state
     try:
         meta = state.meta()
@@ -27,12 +34,12 @@ def stored_thread(
         raise CorruptData(f"rollout at {row.path} does not start with session metadata")
     created_ms = parse_timestamp_ms(meta.timestamp) or 0
     updated_ms = row.mtime_ns // 1_000_000
-    git = state.git_info()
+    git = state.scan_git_info() if listing and scan_path else state.git_info()
     return StoredThread(
         thread_id=ThreadId(meta.id),
         rollout_path=row.path,
         preview=state.preview or "",
-        name=row.list_name if listing else row.read_name,
+        name=_name(row, listing),
         created_at_ms=created_ms,
         updated_at_ms=updated_ms,
         recency_at_ms=updated_ms,
@@ -58,3 +65,24 @@ def stored_thread(
         tokens_used=state.tokens_used,
         history=history,
     )
+
+
+def _name(row: FileRow, listing: bool) -> str | None:
+    """The name from ``session_index.jsonl``; without one, the thread's title when it differs
+    from its first user message and preview (Codex keeps the first user text as a title and
+    shows a distinct one as the name: observed for image-only first messages, whose first
+    user message and preview are ``[Image]``).
+
+    A listing falls back when no entry is non-blank; a read only when there is no entry at
+    all (a blank last entry means "no name").
+    """
+    if listing:
+        if row.list_name is not None:
+            return row.list_name
+    elif row.named:
+        return row.read_name
+    state = row.state
+    title = (state.title or "").strip()
+    if not title or title in (state.first_user_message, state.preview):
+        return None
+    return title

@@ -47,7 +47,11 @@ class FileRow:
     inode: int
     state: SummaryState
     read_name: str | None = None
+    """The last ``session_index.jsonl`` entry as written (None when blank)."""
     list_name: str | None = None
+    """The last non-blank entry, trimmed."""
+    named: bool = False
+    """Whether ``session_index.jsonl`` has any entry for the thread."""
 
     @property
     def meta(self) -> SessionMeta | None:
@@ -321,8 +325,7 @@ class Index:
         """The current file of a thread (by session_meta id, else by file-name uuid)."""
         with self.lock:
             sql = (
-                "SELECT f.path, f.thread_id, f.archived, f.size, f.mtime_ns, f.inode, f.state,"
-                " n.read_name, n.list_name FROM files f LEFT JOIN names n"
+                f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n"
                 " ON n.thread_id = f.thread_id WHERE {} AND f.valid = 1"
                 " ORDER BY f.current DESC, f.archived ASC LIMIT 1"
             )
@@ -348,6 +351,7 @@ class Index:
             return [_file_row(r) for r in self.conn.execute(sql, args)]
 
     def names_for(self, thread_id: str) -> tuple[str | None, str | None]:
+        """(read name, list name) of a thread."""
         with self.lock:
             row = self.conn.execute(
                 "SELECT read_name, list_name FROM names WHERE thread_id = ?", (thread_id,)
@@ -360,14 +364,14 @@ class Index:
             return [
                 r[0]
                 for r in self.conn.execute(
-                    "SELECT thread_id FROM names WHERE read_name = ? ORDER BY seq DESC", (name,)
+                    "SELECT thread_id FROM names WHERE find_name = ? ORDER BY seq DESC", (name,)
                 )
             ]
 
 
 FILE_COLUMNS = (
     "f.path, f.thread_id, f.archived, f.size, f.mtime_ns, f.inode, f.state,"
-    " n.read_name, n.list_name"
+    " n.read_name, n.list_name, n.seq"
 )
 
 
@@ -382,6 +386,7 @@ def _file_row(r: tuple[Any, ...]) -> FileRow:
         state=_state_decoder.decode(r[6]),
         read_name=r[7],
         list_name=r[8],
+        named=r[9] is not None,
     )
 
 
@@ -392,11 +397,12 @@ def _apply_names(conn: sqlite3.Connection, data: bytes, seq: int) -> int:
         row = conn.execute(
             "SELECT list_name FROM names WHERE thread_id = ?", (thread_id,)
         ).fetchone()
-        listed = name or (row[0] if row else None)
+        trimmed = name.strip()
+        listed = trimmed or (row[0] if row else None)
         conn.execute(
-            "INSERT OR REPLACE INTO names(thread_id, read_name, list_name, seq)"
-            " VALUES (?, ?, ?, ?)",
-            (thread_id, name or None, listed, n),
+            "INSERT OR REPLACE INTO names(thread_id, read_name, list_name, find_name, seq)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (thread_id, name if trimmed else None, listed, trimmed or None, n),
         )
     return consumed
 
