@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -187,6 +187,22 @@ def search_command(
     _run(go())
 
 
+def _mutate(
+    home: Path | None, done: str, op: Callable[[LocalThreadStore], Awaitable[object]]
+) -> None:
+    """Run one store operation and say what was done."""
+
+    async def go() -> None:
+        store = _store(home)
+        try:
+            await op(store)
+        finally:
+            await store.close()
+        out.print(done, highlight=False)
+
+    _run(go())
+
+
 @app.command("rename")
 def rename_command(
     thread_id: Annotated[str, typer.Argument(help="Thread id.")],
@@ -195,16 +211,8 @@ def rename_command(
 ) -> None:
     """Give a thread a name (as thread/name/set does)."""
     tid = _thread_id(thread_id)
-
-    async def go() -> None:
-        store = _store(home)
-        try:
-            await store.set_thread_name(SetThreadNameParams(thread_id=tid, name=name))
-        finally:
-            await store.close()
-        out.print(f"renamed {tid}")
-
-    _run(go())
+    params = SetThreadNameParams(thread_id=tid, name=name)
+    _mutate(home, f"renamed {tid}", lambda store: store.set_thread_name(params))
 
 
 @app.command("archive")
@@ -213,16 +221,8 @@ def archive_command(
 ) -> None:
     """Move a thread to archived_sessions/."""
     tid = _thread_id(thread_id)
-
-    async def go() -> None:
-        store = _store(home)
-        try:
-            await store.archive_thread(ThreadIdParams(thread_id=tid))
-        finally:
-            await store.close()
-        out.print(f"archived {tid}")
-
-    _run(go())
+    params = ThreadIdParams(thread_id=tid)
+    _mutate(home, f"archived {tid}", lambda store: store.archive_thread(params))
 
 
 @app.command("unarchive")
@@ -231,16 +231,8 @@ def unarchive_command(
 ) -> None:
     """Move an archived thread back under sessions/."""
     tid = _thread_id(thread_id)
-
-    async def go() -> None:
-        store = _store(home)
-        try:
-            await store.unarchive_thread(ThreadIdParams(thread_id=tid))
-        finally:
-            await store.close()
-        out.print(f"unarchived {tid}")
-
-    _run(go())
+    params = ThreadIdParams(thread_id=tid)
+    _mutate(home, f"unarchived {tid}", lambda store: store.unarchive_thread(params))
 
 
 @app.command("delete")
@@ -253,16 +245,8 @@ def delete_command(
     tid = _thread_id(thread_id)
     if not yes and not typer.confirm(f"Delete thread {tid} permanently?"):
         raise typer.Exit(1)
-
-    async def go() -> None:
-        store = _store(home)
-        try:
-            await store.delete_thread(ThreadIdParams(thread_id=tid))
-        finally:
-            await store.close()
-        out.print(f"deleted {tid}")
-
-    _run(go())
+    params = ThreadIdParams(thread_id=tid)
+    _mutate(home, f"deleted {tid}", lambda store: store.delete_thread(params))
 
 
 @app.command("index")

@@ -56,6 +56,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from threadloom.protocol.source import SOURCE_KINDS
 from threadloom.testing.home_gen import HomeManifest, generate_home, uses_database_path
 
 BINARY_ENV = "THREADLOOM_CODEX_BIN"
@@ -575,18 +576,7 @@ def codex_paginated_threads(
     )
 
 
-ALL_SOURCE_KINDS = (
-    "cli",
-    "vscode",
-    "exec",
-    "appServer",
-    "subAgent",
-    "subAgentReview",
-    "subAgentCompact",
-    "subAgentThreadSpawn",
-    "subAgentOther",
-    "unknown",
-)
+ALL_SOURCE_KINDS = SOURCE_KINDS
 """Every ``sourceKinds`` value ``thread/list`` accepts."""
 
 CODEX_STATE_FILES = ("state_5.sqlite", "state_5.sqlite-wal", "state_5.sqlite-shm")

@@ -35,6 +35,7 @@ from threadloom.protocol.paths import (
     rollout_file_name,
     rollout_relative_path,
 )
+from threadloom.protocol.rollout import SESSION_META_KEY_ORDER
 
 DEFAULT_CWD = "/home/user/project"
 DEFAULT_MODEL = "gpt-5.1-codex"
@@ -72,32 +73,7 @@ SOURCE_FORMS: tuple[Any, ...] = (
 """One example of every on-disk ``source`` form of rollout-format 6.3."""
 
 
-META_KEY_ORDER = (
-    "account_scoped",
-    "session_id",
-    "id",
-    "forked_from_id",
-    "forked_from_ordinal_exclusive",
-    "timestamp",
-    "cwd",
-    "runtime_workspace_roots",
-    "originator",
-    "cli_version",
-    "source",
-    "thread_source",
-    "agent_nickname",
-    "agent_role",
-    "agent_path",
-    "parent_thread_id",
-    "model_provider",
-    "base_instructions",
-    "dynamic_tools",
-    "memory_mode",
-    "history_mode",
-    "history_base",
-    "multi_agent_version",
-    "context_window",
-)
+META_KEY_ORDER = tuple(k for k in SESSION_META_KEY_ORDER if k != "git")
 """``session_meta`` field order of Codex 0.169.0 (``git`` always last, unknown keys before it)."""
 
 

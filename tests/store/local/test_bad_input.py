@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,6 @@ from .rollouts import T0, agent, line, meta, user, write
 
 A = "019a0000-0000-7000-8000-0000000000a1"
 B = "019a0000-0000-7000-8000-0000000000b2"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[LocalThreadStore]:
-    s = LocalThreadStore(tmp_path)
-    yield s
-    await s.close()
 
 
 async def test_a_torn_last_line_is_ignored_and_closed_before_the_next_append(

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from threadloom.ids import ThreadId
 from threadloom.store.local import LocalThreadStore
@@ -23,13 +20,6 @@ C = "019a0000-0000-7000-8000-00000000000c"
 async def ids(store: LocalThreadStore, **kw: object) -> list[str]:
     page = await store.list_threads(ListThreadsParams(**kw))  # type: ignore[arg-type]
     return [t.thread_id for t in page.items]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[LocalThreadStore]:
-    s = LocalThreadStore(tmp_path)
-    yield s
-    await s.close()
 
 
 async def test_new_files_are_listed_without_an_explicit_refresh(

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -40,13 +39,6 @@ HOLDER = textwrap.dedent(
     time.sleep(60)
     """
 )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[LocalThreadStore]:
-    s = LocalThreadStore(tmp_path)
-    yield s
-    await s.close()
 
 
 def hold_lock(home: Path, thread_id: str) -> subprocess.Popen[str]:
