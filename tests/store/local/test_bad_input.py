@@ -153,3 +153,16 @@ async def test_huge_lines_are_read_in_constant_chunks(
     got = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A), include_history=True))
     assert got.history is not None
     assert len(got.history.items) == 4
+
+
+async def test_a_file_truncated_behind_the_index_is_read_again(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    path = write(tmp_path, A, [meta(A), user("first"), agent("reply"), user("second")])
+    assert [t.preview for t in (await store.list_threads(ListThreadsParams())).items] == ["first"]
+    data = path.read_bytes()
+    with open(path, "r+b") as f:
+        f.truncate(data.index(b"\n") + 1)  # only the session_meta survives
+    assert (await store.list_threads(ListThreadsParams())).items == []
+    got = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    assert got.preview == ""
