@@ -200,6 +200,20 @@ def table(ours: dict[str, Any], codex: dict[str, Any] | None, cli: dict[str, Any
     return "\n".join(lines)
 
 
+def _from_reference_manifest(path: Path) -> Path:
+    """Adapt the manifest of the reference workload generator (``bench-manifest.json``)."""
+    raw = json.loads(path.read_text())
+    adapted = {
+        "typical_thread": raw["typical"]["id"],
+        "big_thread": (raw.get("big") or {}).get("id"),
+        "search_terms": [{"term": term} for term in raw["search_terms"]],
+    }
+    out = OUT / "reference-manifest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(adapted))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path)
@@ -211,12 +225,16 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     from threadloom.testing.home_gen import HomeManifest, generate_home  # noqa: PLC0415
 
     home: Path = args.home or OUT / f"home-{args.threads}-{args.seed}"
     manifest_path = home / "threadloom-manifest.json"
+    reference = home / "bench-manifest.json"
+    if not manifest_path.exists() and reference.exists():
+        manifest_path = _from_reference_manifest(reference)
     if not manifest_path.exists():
         print(f"generating {args.threads} threads into {home} …", file=sys.stderr)
         manifest = generate_home(
@@ -227,13 +245,23 @@ def main() -> None:
             big_thread_mb=args.big_thread_mb,
         )
         manifest.write_json(manifest_path)
-    raw = json.loads(manifest_path.read_text())
+    raw = json.loads((args.manifest or manifest_path).read_text())
     if args.worker:
         print(json.dumps(threadloom_worker(home, raw, args.reps)))
         return
     del HomeManifest
     worker = subprocess.run(
-        [sys.executable, __file__, "--worker", "--home", str(home), "--reps", str(args.reps)],
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--home",
+            str(home),
+            "--reps",
+            str(args.reps),
+            "--manifest",
+            str(manifest_path),
+        ],
         capture_output=True,
         text=True,
         check=True,
