@@ -112,6 +112,21 @@ async def test_unarchiving_returns_the_thread_to_the_listing(store: ThreadStore)
     await store.resume_thread(ResumeThreadParams(thread_id=tid))
 
 
+async def test_archiving_and_unarchiving_leave_the_recency_as_it_was(store: ThreadStore) -> None:
+    tid = await make_thread(store)
+    before = await store.read_thread(ReadThreadParams(thread_id=tid))
+
+    await store.archive_thread(ThreadIdParams(thread_id=tid))
+    archived = await store.read_thread(ReadThreadParams(thread_id=tid))
+    restored = await store.unarchive_thread(ThreadIdParams(thread_id=tid))
+
+    assert archived.recency_at_ms == before.recency_at_ms
+    assert restored.recency_at_ms == before.recency_at_ms
+    assert (await store.read_thread(ReadThreadParams(thread_id=tid))).recency_at_ms == (
+        before.recency_at_ms
+    )
+
+
 @pytest.mark.parametrize("archived_first", [False, True])
 async def test_unarchiving_a_thread_that_is_not_archived_is_not_found(
     store: ThreadStore, archived_first: bool

@@ -190,7 +190,7 @@ async def test_threads_of_the_same_second_are_ordered_by_id_not_by_sub_seconds(
 
 
 @pytest.mark.parametrize(("key", "direction"), EVERY_ORDER)
-async def test_every_sort_key_orders_by_whole_seconds_then_thread_id(
+async def test_created_at_orders_by_whole_seconds_other_keys_by_milliseconds_then_id(
     store: ThreadStore, key: SortKey, direction: SortDirection
 ) -> None:
     for n, offset in enumerate([0, 400, 1000, 1999, 7000, 7000]):
@@ -200,9 +200,11 @@ async def test_every_sort_key_orders_by_whole_seconds_then_thread_id(
         ListThreadsParams(sort_key=key, sort_direction=direction, limit=100)
     )
 
+    # Only created_at on Codex's file scan compares whole seconds (protocol.listing).
+    unit = 1000 if key == SortKey.CREATED_AT else 1
     expected = sorted(
         page.items,
-        key=lambda t: (key_ms(t, key) // 1000, t.thread_id),
+        key=lambda t: (key_ms(t, key) // unit, t.thread_id),
         reverse=direction == SortDirection.DESC,
     )
     assert len(page.items) == 6
@@ -396,15 +398,134 @@ async def test_backwards_paging_follows_codex_rules_for_every_sort_key(
         store, limit=2, sort_key=key, sort_direction=other, cursor=second.backwards_cursor
     )
 
-    # Whole-second keys compared with the exact cursor time (start -/+ 1 ms).
+    # Keys compared with the exact cursor time (start -/+ 1 ms): whole seconds for created_at
+    # on Codex's file scan, milliseconds for the other keys.
+    unit = 1000 if key == SortKey.CREATED_AT else 1
     expected = [
         t.thread_id
         for t in reverse_all
         if (
-            key_ms(t, key) // 1000 * 1000 >= start_ms
+            key_ms(t, key) // unit * unit >= start_ms
             if descending
-            else key_ms(t, key) // 1000 * 1000 <= start_ms
+            else key_ms(t, key) // unit * unit <= start_ms
         )
     ]
     assert second.backwards_cursor == format_timestamp(start_ms - 1 if descending else start_ms + 1)
     assert [tid for page in back for tid in ids(page)] == expected
+
+
+# --- Codex's database path --------------------------------------------------------------------
+DATABASE_REQUESTS = [
+    pytest.param({"search_term": ""}, id="empty-search-term"),
+    pytest.param({"search_term": "hell"}, id="search-term"),
+    pytest.param({"source_kinds": ["cli", "exec"], "model_providers": []}, id="no-metadata-filter"),
+]
+SCAN_REQUESTS = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"source_kinds": ["cli", "exec"]}, id="default-provider-filter"),
+    pytest.param(
+        {"source_kinds": ["cli", "exec"], "model_providers": [], "cwds": ["/w/a"]}, id="cwd-filter"
+    ),
+    pytest.param({"source_kinds": ["cli", "vscode"], "model_providers": []}, id="source-filter"),
+]
+
+
+async def same_second_threads(store: ThreadStore) -> list[ThreadId]:
+    """Three threads created in one second: ids aaaa (.100), 5555 (.900), cccc (.500)."""
+    return [
+        await make_thread(store, thread_id=thread_id_from(prefix), created_ms=BASE_MS + ms)
+        for prefix, ms in (("aaaa", 100), ("5555", 900), ("cccc", 500))
+    ]
+
+
+@pytest.mark.parametrize("params", SCAN_REQUESTS)
+async def test_a_request_with_a_metadata_filter_orders_by_whole_seconds_as_codex_scan_does(
+    store: ThreadStore, params: dict[str, Any]
+) -> None:
+    a, five, c = await same_second_threads(store)
+
+    page = await store.list_threads(ListThreadsParams(limit=1, **params))
+
+    assert await list_ids(store, **params) == [c, a, five]
+    assert page.next_cursor == f"2025-03-01T10:00:00Z|{c}"
+    assert page.backwards_cursor == "2025-03-01T10:00:00.499Z"
+
+
+@pytest.mark.parametrize("params", DATABASE_REQUESTS)
+async def test_a_search_or_unfiltered_request_orders_by_milliseconds_as_codex_database(
+    store: ThreadStore, params: dict[str, Any]
+) -> None:
+    a, five, c = await same_second_threads(store)
+
+    pages = await page_through(store, limit=1, **params)
+
+    assert [ids(p) for p in pages] == [[five], [c], [a]]
+    assert [p.next_cursor for p in pages] == [
+        f"2025-03-01T10:00:00.9Z|{five}",
+        f"2025-03-01T10:00:00.5Z|{c}",
+        None,
+    ]
+    assert pages[0].backwards_cursor == "2025-03-01T09:59:59.999Z"
+
+
+async def test_database_cursors_compare_the_exact_key(store: ThreadStore) -> None:
+    a, five, c = await same_second_threads(store)
+    unfiltered = {"source_kinds": ["cli", "exec"], "model_providers": []}
+
+    after_whole_second = await list_ids(store, cursor="2025-03-01T10:00:00Z", **unfiltered)
+    before_next_second = await list_ids(store, cursor="2025-03-01T10:00:01Z", **unfiltered)
+    between = await list_ids(store, cursor=f"2025-03-01T10:00:00.5Z|{c}", **unfiltered)
+    asc = await list_ids(
+        store, cursor="2025-03-01T10:00:00.2Z", sort_direction=SortDirection.ASC, **unfiltered
+    )
+
+    assert after_whole_second == []
+    assert before_next_second == [five, c, a]
+    assert between == [a]
+    assert asc == [c, five]
+
+
+async def test_a_thread_found_by_its_name_alone_gets_a_millisecond_backwards_cursor(
+    store: ThreadStore,
+) -> None:
+    named = await make_thread(store, preview="first question", created_ms=BASE_MS + 250)
+    await make_thread(store, preview="a question on zebras", created_ms=BASE_MS - 1750)
+    await store.set_thread_name(SetThreadNameParams(thread_id=named, name="zebra crossing"))
+
+    by_name = await store.list_threads(ListThreadsParams(search_term="zebra crossing"))
+    by_both = await store.list_threads(ListThreadsParams(search_term="zebra"))
+    by_preview = await store.list_threads(ListThreadsParams(search_term="question"))
+
+    assert ids(by_name) == [named]
+    assert by_name.backwards_cursor == "2025-03-01T10:00:00.249Z"
+    assert by_both.backwards_cursor == "2025-03-01T10:00:00.249Z"
+    assert by_preview.backwards_cursor == "2025-03-01T09:59:59.999Z"
+
+
+async def test_listings_answered_from_the_database_show_no_parent_thread(
+    store: ThreadStore,
+) -> None:
+    parent = await make_thread(store)
+    child = await make_thread(store, parent_thread_id=parent, created_ms=BASE_MS + 1000)
+
+    scanned = await store.list_threads(ListThreadsParams())
+    from_database = await store.list_threads(ListThreadsParams(search_term=""))
+
+    assert [(t.thread_id, t.parent_thread_id) for t in scanned.items] == [
+        (child, parent),
+        (parent, None),
+    ]
+    assert [(t.thread_id, t.parent_thread_id) for t in from_database.items] == [
+        (child, None),
+        (parent, None),
+    ]
+
+
+async def test_a_memory_consolidation_sub_agent_matches_only_the_sub_agent_kind(
+    store: ThreadStore,
+) -> None:
+    tid = await make_thread(store, source={"subagent": "memory_consolidation"})
+
+    assert await list_ids(store, source_kinds=["subAgent"]) == [tid]
+    assert await list_ids(store, source_kinds=["subAgentOther"]) == []
+    assert await list_ids(store, source_kinds=["subAgentReview", "subAgentCompact"]) == []

@@ -185,6 +185,20 @@ async def test_clearing_every_git_member_leaves_no_git_info(store: ThreadStore) 
     assert (await read(store, tid)).git_info is None
 
 
+async def test_a_metadata_update_moves_the_update_time_but_is_no_activity_for_the_recency(
+    store: ThreadStore,
+) -> None:
+    tid = await make_thread(store, git=GIT)
+    before = await read(store, tid)
+
+    updated = await patch(store, tid, git=GitInfoPatch(branch="dev"), memory_mode="disabled")
+    listed = (await store.list_threads(ListThreadsParams(limit=100))).items
+
+    assert updated.updated_at_ms >= before.updated_at_ms
+    assert updated.recency_at_ms == before.recency_at_ms
+    assert [t.recency_at_ms for t in listed if t.thread_id == tid] == [before.recency_at_ms]
+
+
 async def test_memory_mode_defaults_to_enabled_and_can_be_changed(store: ThreadStore) -> None:
     tid = await make_thread(store)
     assert (await read(store, tid)).memory_mode == "enabled"

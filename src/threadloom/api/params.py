@@ -57,7 +57,14 @@ def _opt_str_list(value: Any) -> list[str] | None:
 
 
 def list_params(raw: Any) -> ListThreadsParams:
-    """``thread/list`` params (an object, or null for all defaults) as ListThreadsParams."""
+    """``thread/list`` params (an object, or null for all defaults) as ListThreadsParams.
+
+    Beyond decoding, the local app server's rules (observed on 0.169.0): a non-empty
+    ``originators`` is refused; ``section_position`` sorting needs a ``sectionId``; a
+    ``sectionId`` selects a section no stored thread belongs to (an empty listing, expressed
+    as an empty cwd filter). A ``searchTerm`` of ``""`` filters nothing but is kept: it sends
+    the request to Codex's database path, which orders differently.
+    """
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -74,8 +81,6 @@ def list_params(raw: Any) -> ListThreadsParams:
         raise _invalid_type(cursor, "a string")
     sort_key = raw.get("sortKey")
     sort_key = SortKey.CREATED_AT if sort_key is None else _variants(sort_key, _SORT_KEYS)
-    if sort_key == "section_position":
-        sort_key = SortKey.CREATED_AT
     direction = raw.get("sortDirection")
     direction = SortDirection.DESC if direction is None else _variants(direction, ("asc", "desc"))
     kinds = _opt_str_list(raw.get("sourceKinds")) or []
@@ -98,6 +103,17 @@ def list_params(raw: Any) -> ListThreadsParams:
     search = raw.get("searchTerm")
     if search is not None and not isinstance(search, str):
         raise _invalid_type(search, "a string")
+    section = raw.get("sectionId")
+    if section is not None and not isinstance(section, str):
+        raise _invalid_type(section, "a string")
+    if _opt_str_list(raw.get("originators")):
+        raise InvalidRequest("originator filtering is not supported by the local app-server")
+    if sort_key == "section_position":
+        if section is None:
+            raise InvalidRequest("section-position sorting requires a section filter")
+        sort_key = SortKey.CREATED_AT
+    if section is not None:
+        cwds = []  # no stored thread is in a section
     return ListThreadsParams(
         limit=limit,
         cursor=cursor,
@@ -107,5 +123,5 @@ def list_params(raw: Any) -> ListThreadsParams:
         source_kinds=kinds,
         archived=bool(archived),
         cwds=cwds,
-        search_term=search or None,
+        search_term=search,
     )

@@ -3,14 +3,15 @@
 Field order and derivations follow app-server-threads.md section 3, including the quirks
 observed on Codex 0.169.0:
 
-* ``forkedFromId`` and ``parentThreadId`` are null in listings (its index has no such
-  columns); ``thread/read`` shows both from the session metadata;
+* ``forkedFromId`` is null in listings (its index has no such column); ``thread/read``
+  shows it from the session metadata (``parentThreadId`` too: the store leaves that out of
+  the listings Codex answers from its database);
 * a not-loaded legacy thread read with a non-empty preview reports ``updatedAt ==
   createdAt`` (paginated threads are read from the database row: the file's mtime);
 * ``threadSource`` is null for legacy threads (their rows never carry it);
 * ``path`` names a compressed rollout without its ``.zst`` suffix;
-* ``thread/read`` has ``readState: null`` for threads whose source is ``unknown`` or a
-  sub-agent (``thread/list`` still lists a read state for them).
+* threads whose source is ``unknown`` or a sub-agent have no read state: ``readState: null``
+  in ``thread/read``, no entry in ``thread/list``'s ``readStates``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def thread_json(
         "sessionId": stored.thread_id,
         "forkedFromId": None if listing else stored.forked_from_id,
         "attachedToThreadId": None,
-        "parentThreadId": None if listing else stored.parent_thread_id,
+        "parentThreadId": stored.parent_thread_id,
         "preview": stored.preview,
         "ephemeral": False,
         "section": None,
@@ -93,7 +94,7 @@ def read_state_json(stored: StoredThread) -> dict[str, Any]:
 
 
 def tracks_read_state(stored: StoredThread) -> bool:
-    """Does ``thread/read`` report a read state (not for ``unknown`` or sub-agent sources)?"""
+    """Does the thread have a read state (not for ``unknown`` or sub-agent sources)?"""
     source = stored.source
     return not source.is_subagent and source.api() != "unknown"
 
@@ -102,7 +103,7 @@ def list_result_json(page: ThreadPage) -> dict[str, Any]:
     """The ``thread/list`` result object."""
     return {
         "data": [thread_json(t, listing=True) for t in page.items],
-        "readStates": {t.thread_id: read_state_json(t) for t in page.items},
+        "readStates": {t.thread_id: read_state_json(t) for t in page.items if tracks_read_state(t)},
         "nextCursor": page.next_cursor,
         "backwardsCursor": page.backwards_cursor,
     }

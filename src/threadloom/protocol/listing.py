@@ -6,6 +6,23 @@ reverse. A backend holding its threads as records gets filters, ordering, paging
 from ``list_page``; one answering from an index reuses ``thread_matches``/``sort_key_ms`` and
 the cursor helpers to keep the same rules. The records must carry the *list* name (the last
 non-empty one) and a ``model_provider`` already defaulted.
+
+Codex 0.169.0 answers a listing either by scanning files or from its database
+(``uses_database`` decides which, as observed on the binary: any search term, ``recency_at``,
+or a request without any metadata filter, i.e. explicit source kinds beyond cli/vscode with
+``modelProviders: []`` and no cwd, go to the database). The answer's keys differ:
+
+* ``created_at`` on the file scan is the only **whole-second** listing: items ordered by
+  ``(key in whole seconds, id)``, ``nextCursor`` ``<whole seconds>Z|<id>``, cursors compared
+  in whole seconds (``protocol.cursor``).
+* every other listing uses **millisecond** keys: items ordered by ``(key in ms, id)``,
+  ``nextCursor`` ``<key with its milliseconds>|<id>`` (``2025-08-03T16:42:03.9Z``: trailing
+  zeros dropped), cursors compared with the exact key.
+
+``backwardsCursor`` is the first item's key -/+ 1 ms; on the database path a ``created_at``
+key counts in whole seconds there (its rows keep creation times in seconds) unless that item
+was found by a search through its name alone (those come from the names file, with
+milliseconds). Database listings show no ``parentThreadId`` (the rows have no such column).
 """
 
 from __future__ import annotations
@@ -14,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from threadloom.protocol.codec import format_rfc3339_seconds
 from threadloom.protocol.cursor import (
     ListCursor,
     after_cursor,
@@ -28,6 +46,8 @@ CREATED_AT = "created_at"
 UPDATED_AT = "updated_at"
 RECENCY_AT = "recency_at"
 DESC = "desc"
+INTERACTIVE_KINDS = frozenset({"cli", "vscode"})
+_NS_PER_MS = 1_000_000
 
 
 class ListedThread(Protocol):
@@ -99,6 +119,83 @@ def sort_key_ms(thread: ListedThread, key: str) -> int:
     return thread.recency_at_ms
 
 
+def uses_database(query: ListQuery) -> bool:
+    """Would Codex answer this request from its database instead of a file scan?
+
+    A search term (even ``""``) or the ``recency_at`` key always do. Otherwise the scan
+    answers whenever the request has a metadata filter: source kinds that are empty or only
+    cli/vscode (they become a source filter), any ``modelProviders`` but ``[]`` (omitted
+    means the default provider), or a cwd.
+    """
+    if query.search_term is not None or query.sort_key == RECENCY_AT:
+        return True
+    kinds = set(query.source_kinds)
+    if not kinds or kinds <= INTERACTIVE_KINDS:
+        return False
+    return query.model_providers == [] and query.cwds is None
+
+
+def millisecond_keys(query: ListQuery) -> bool:
+    """Does the listing order and page by milliseconds (all but a scanned ``created_at``)?"""
+    return query.sort_key != CREATED_AT or uses_database(query)
+
+
+def order_tuple(key_ms: int, thread_id: str, precise: bool) -> tuple[int, str]:
+    """The ordering key of an item: milliseconds when ``precise``, else whole seconds."""
+    return (key_ms, thread_id) if precise else sort_tuple(key_ms, thread_id)
+
+
+def after_precise_cursor(cursor: ListCursor, key_ms: int, thread_id: str, descending: bool) -> bool:
+    """Strictly after ``cursor`` in a millisecond listing: the exact key, then the id."""
+    key_ns = key_ms * _NS_PER_MS
+    target = cursor.exact_ns
+    if key_ns != target or cursor.thread_id is None:
+        return key_ns < target if descending else key_ns > target
+    return thread_id < cursor.thread_id if descending else thread_id > cursor.thread_id
+
+
+def precise_time(key_ms: int) -> str:
+    """A millisecond key as Codex's cursors spell it: no trailing zeros in the fraction."""
+    stamp = format_rfc3339_seconds(key_ms // 1000)
+    fraction = f"{key_ms % 1000:03d}".rstrip("0")
+    return f"{stamp[:-1]}.{fraction}Z" if fraction else stamp
+
+
+def page_cursors(
+    first_key_ms: int | None,
+    last: tuple[int, str] | None,
+    *,
+    key: str,
+    descending: bool,
+    database: bool,
+    first_by_name: bool = False,
+) -> tuple[str | None, str | None]:
+    """(``nextCursor``, ``backwardsCursor``) of a page.
+
+    ``first_key_ms``: the precise key of the first item (None for an empty page); ``last``:
+    the last item's precise key and id when more items follow, else None; ``first_by_name``:
+    the first item matched the search term through its name only.
+    """
+    following = None
+    if last is not None:
+        key_ms, thread_id = last
+        precise = database or key != CREATED_AT
+        following = (
+            f"{precise_time(key_ms)}|{thread_id}" if precise else next_cursor(key_ms, thread_id)
+        )
+    backwards = None
+    if first_key_ms is not None:
+        whole = database and key == CREATED_AT and not first_by_name
+        start = first_key_ms // 1000 * 1000 if whole else first_key_ms
+        backwards = backwards_cursor(start, descending)
+    return following, backwards
+
+
+def matched_by_name_only(thread: ListedThread, term: str | None) -> bool:
+    """Did a search find this thread through its name alone (not its preview)?"""
+    return term is not None and term != "" and term not in thread.preview
+
+
 def provider_matches(provider: str | None, wanted: list[str] | None, default: str) -> bool:
     """``modelProviders``: None = the default only (no provider counts as default), [] = all."""
     effective = provider or default
@@ -129,20 +226,28 @@ def list_page(threads: Iterable[T], query: ListQuery, *, default_provider: str) 
     cursor = ListCursor.parse(query.cursor) if query.cursor is not None else None
     descending = query.sort_direction == DESC
     key = query.sort_key
+    database = uses_database(query)
+    precise = millisecond_keys(query)
+    after = after_precise_cursor if precise else after_cursor
     candidates = [
         t
         for t in threads
         if thread_matches(t, query, default_provider)
-        and (cursor is None or after_cursor(cursor, sort_key_ms(t, key), t.thread_id, descending))
+        and (cursor is None or after(cursor, sort_key_ms(t, key), t.thread_id, descending))
     ]
-    candidates.sort(key=lambda t: sort_tuple(sort_key_ms(t, key), t.thread_id), reverse=descending)
+    candidates.sort(
+        key=lambda t: order_tuple(sort_key_ms(t, key), t.thread_id, precise),
+        reverse=descending,
+    )
     limit = clamp_limit(query.limit)
     items = candidates[:limit]
     more = len(candidates) > limit
-    return ListPage(
-        items=items,
-        next_cursor=next_cursor(sort_key_ms(items[-1], key), items[-1].thread_id) if more else None,
-        backwards_cursor=backwards_cursor(sort_key_ms(items[0], key), descending)
-        if items
-        else None,
+    following, backwards = page_cursors(
+        sort_key_ms(items[0], key) if items else None,
+        (sort_key_ms(items[-1], key), items[-1].thread_id) if more else None,
+        key=key,
+        descending=descending,
+        database=database,
+        first_by_name=bool(items) and matched_by_name_only(items[0], query.search_term),
     )
+    return ListPage(items=items, next_cursor=following, backwards_cursor=backwards)

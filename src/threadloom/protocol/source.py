@@ -61,7 +61,9 @@ class SessionSource(msgspec.Struct, frozen=True):
 
     @property
     def kind(self) -> str:
-        """The ``sourceKinds`` value this source matches (custom/internal: their own names)."""
+        """The most specific ``sourceKinds`` value this source matches (custom/internal: their
+        own names, which no filter value matches; ``subAgent`` for a sub-agent kind without a
+        value of its own, such as ``memory_consolidation``)."""
         raw = self.raw
         if isinstance(raw, str):
             if raw == "mcp":
@@ -76,7 +78,9 @@ class SessionSource(msgspec.Struct, frozen=True):
             return "subAgentCompact"
         if isinstance(inner, dict) and "thread_spawn" in inner:
             return "subAgentThreadSpawn"
-        return "subAgentOther"
+        if isinstance(inner, dict):
+            return "subAgentOther"
+        return "subAgent"  # e.g. memory_consolidation: matched by ``subAgent`` only
 
     def matches(self, kinds: list[str]) -> bool:
         """Does this source pass a ``sourceKinds`` filter (empty = interactive only)?"""

@@ -51,6 +51,8 @@ class SummaryState(msgspec.Struct, kw_only=True):
     """``git`` of the first session_meta line (what a head-only scan sees)."""
     memory_mode: str | None = None
     tokens_used: int | None = None
+    last_turn_id: str | None = None
+    """``turn_id`` of the last turn_context (part of ``activity_mark``)."""
 
     def meta(self) -> SessionMeta | None:
         """The typed first session_meta, or None when the file is not (yet) a thread."""
@@ -64,6 +66,26 @@ class SummaryState(msgspec.Struct, kw_only=True):
             return None
         value = self.meta_payload.get("id")
         return value if isinstance(value, str) else None
+
+    def activity_mark(self) -> tuple[Any, ...]:
+        """What user activity changes and metadata updates do not: equal marks before and
+        after a change of the file mean no new activity (Codex's ``recencyAt`` stays).
+
+        Made of values that do not depend on how much of the file was fed at a time.
+        """
+        return (self.last_turn_id, self.tokens_used, self.preview, self.title, self.model)
+
+    def distinct_title(self) -> str | None:
+        """The title when it differs from the first user message and the preview, else None.
+
+        Codex keeps the first user text as a thread's title and shows a distinct one as the
+        name of a thread that has none (observed for image-only first messages, whose first
+        user message and preview are ``[Image]``).
+        """
+        title = (self.title or "").strip()
+        if not title or title in (self.first_user_message, self.preview):
+            return None
+        return title
 
     def git_info(self) -> GitInfo | None:
         """The thread's git info: the last own session_meta ``git`` (``thread/read``)."""
@@ -131,6 +153,8 @@ class SummaryState(msgspec.Struct, kw_only=True):
             self.model = model
         effort = payload.get("effort")
         self.reasoning_effort = effort if isinstance(effort, str) else None
+        turn_id = payload.get("turn_id")
+        self.last_turn_id = turn_id if isinstance(turn_id, str) else None
         cwd = payload.get("cwd")
         if self.first_turn_cwd is None and isinstance(cwd, str):
             self.first_turn_cwd = cwd

@@ -27,7 +27,7 @@ from threadloom.protocol.codec import (
     parse_timestamp_ms,
 )
 from threadloom.protocol.cursor import clamp_limit
-from threadloom.protocol.listing import list_page
+from threadloom.protocol.listing import list_page, uses_database
 from threadloom.protocol.policy import kept_on_read
 from threadloom.protocol.rollout import (
     SESSION_META,
@@ -95,6 +95,8 @@ class _Thread:
     thread_id: ThreadId
     meta: SessionMeta
     updated_at_ms: int
+    recency_at_ms: int = 0
+    """Last activity: appended lines move it; metadata updates and unarchiving do not."""
     lines: list[RolloutLine] = field(default_factory=list)
     state: SummaryState = field(default_factory=SummaryState)
     text_state: TextState = field(default_factory=TextState)
@@ -206,7 +208,7 @@ class InMemoryThreadStore:
                 meta = SessionMeta.from_payload(line.payload)
             except (InvalidSource, InvalidSessionMeta) as exc:
                 raise InvalidRequest(f"invalid session metadata: {exc}") from None
-            thread = _Thread(thread_id=tid, meta=meta, updated_at_ms=created)
+            thread = _Thread(thread_id=tid, meta=meta, updated_at_ms=created, recency_at_ms=created)
             thread.append(_snapshot(line))
             writer = _Writer(tid, thread)
             self._writers[tid] = writer
@@ -242,7 +244,7 @@ class InMemoryThreadStore:
             thread = self._materialise(writer, now)
             for line in lines:
                 thread.append(line)
-            thread.updated_at_ms = now
+            thread.updated_at_ms = thread.recency_at_ms = now
 
     async def persist_thread(self, params: ThreadIdParams) -> None:
         async with self._lock:
@@ -286,8 +288,12 @@ class InMemoryThreadStore:
         async with self._lock:
             records = [self._record(t, listing=True) for t in self._threads.values()]
         page = list_page(records, params, default_provider=self.default_provider)
+        items = page.items
+        if uses_database(params):
+            # Codex's database rows have no parent thread (protocol.listing).
+            items = [msgspec.structs.replace(t, parent_thread_id=None) for t in items]
         return ThreadPage(
-            items=page.items,
+            items=items,
             next_cursor=page.next_cursor,
             backwards_cursor=page.backwards_cursor,
         )
@@ -444,7 +450,7 @@ class InMemoryThreadStore:
         if writer.pending is None:
             return self._threads[writer.thread_id]
         thread, writer.pending = writer.pending, None
-        thread.updated_at_ms = now
+        thread.updated_at_ms = thread.recency_at_ms = now
         self._threads[writer.thread_id] = thread
         return thread
 
@@ -504,7 +510,7 @@ class InMemoryThreadStore:
             name=thread.list_name if listing else thread.read_name,
             created_at_ms=parse_timestamp_ms(meta.timestamp) or 0,
             updated_at_ms=thread.updated_at_ms,
-            recency_at_ms=thread.updated_at_ms,
+            recency_at_ms=thread.recency_at_ms or thread.updated_at_ms,
             source=meta.source,
             cwd=meta.cwd or state.first_turn_cwd or "",
             cli_version=meta.cli_version,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from threadloom.protocol.paths import HISTORY_DB, STATE_DB
+from threadloom.protocol.rollout import GitInfo
 
 
 @contextlib.contextmanager
@@ -37,8 +38,13 @@ def _has_table(conn: sqlite3.Connection, table: str) -> bool:
 
 
 def moved(home: Path, thread_id: str, new_path: Path, *, archived: bool) -> None:
-    """A thread's rollout moved (archive/unarchive): point Codex's row at the new file."""
+    """A thread's rollout moved (archive/unarchive): point Codex's row at the new file.
+
+    The update time follows the file (unarchiving touches it); ``recency_at`` stays, as
+    with Codex's own archive and unarchive.
+    """
     now = int(time.time())
+    mtime_ms = new_path.stat().st_mtime_ns // 1_000_000
     with _open(home / STATE_DB) as conn:
         if conn is None or not _has_table(conn, "threads"):
             return
@@ -46,6 +52,13 @@ def moved(home: Path, thread_id: str, new_path: Path, *, archived: bool) -> None
             "UPDATE threads SET rollout_path = ?, archived = ?, archived_at = ? WHERE id = ?",
             (str(new_path), int(archived), now if archived else None, thread_id),
         )
+        try:
+            conn.execute(
+                "UPDATE threads SET updated_at = ?, updated_at_ms = ? WHERE id = ?",
+                (mtime_ms // 1000, mtime_ms, thread_id),
+            )
+        except sqlite3.OperationalError:
+            conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
 
 
 def forget(home: Path, thread_id: str) -> None:
@@ -74,9 +87,37 @@ def renamed(home: Path, thread_id: str, name: str, *, paginated: bool) -> None:
         conn.execute(f"UPDATE threads SET {column} = ? WHERE id = ?", (name, thread_id))
 
 
-def metadata_changed(home: Path, thread_id: str) -> None:
-    """Legacy metadata was appended to the rollout: let Codex re-derive the row from the file."""
-    forget_row_only(home, thread_id)
+def metadata_changed(
+    home: Path, thread_id: str, git: GitInfo | None, memory_mode: str, rollout: Path
+) -> None:
+    """Legacy metadata was appended to the rollout: update Codex's row as Codex itself does.
+
+    Git members, memory mode and the update time (the file's new mtime) change; the row's
+    ``recency_at`` stays, since a metadata update is no activity (observed: Codex keeps it
+    after its own ``thread/metadata/update``). An unknown schema: the row is dropped instead
+    and Codex re-derives it from the file.
+    """
+    git = git or GitInfo()
+    mtime_ms = rollout.stat().st_mtime_ns // 1_000_000
+    with _open(home / STATE_DB) as conn:
+        if conn is None or not _has_table(conn, "threads"):
+            return
+        try:
+            conn.execute(
+                "UPDATE threads SET git_sha = ?, git_branch = ?, git_origin_url = ?,"
+                " memory_mode = ?, updated_at = ?, updated_at_ms = ? WHERE id = ?",
+                (
+                    git.commit_hash,
+                    git.branch,
+                    git.repository_url,
+                    memory_mode,
+                    mtime_ms // 1000,
+                    mtime_ms,
+                    thread_id,
+                ),
+            )
+        except sqlite3.OperationalError:
+            conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
 
 
 def forget_row_only(home: Path, thread_id: str) -> None:

@@ -52,6 +52,13 @@ class FileRow:
     """The last non-blank entry, trimmed."""
     named: bool = False
     """Whether ``session_index.jsonl`` has any entry for the thread."""
+    file_uuid: str = ""
+    """The (last) uuid of the file name."""
+    name_seconds: int = 0
+    """The file name's timestamp read as UTC (Codex's file scan orders by it)."""
+    recency_ms: int | None = None
+    """When the thread last saw activity: the file's mtime, except that appended metadata
+    updates leave it (and a moved file keeps it). None: use the mtime."""
 
     @property
     def meta(self) -> SessionMeta | None:
@@ -146,17 +153,24 @@ class Index:
         bytes_read = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
+            moved: dict[str, tuple[int, Any]] = {}
             for path in gone:
-                row = conn.execute("SELECT thread_id FROM files WHERE path = ?", (path,)).fetchone()
+                row = conn.execute(
+                    "SELECT thread_id, recency_ms, state, size FROM files WHERE path = ?",
+                    (path,),
+                ).fetchone()
                 if row and row[0]:
                     touched_ids.add(row[0])
+                    moved[row[0]] = (row[1], _activity(_state_decoder.decode(row[2]), row[3]))
                 conn.execute("DELETE FROM files WHERE path = ?", (path,))
                 conn.execute("DELETE FROM texts WHERE path = ?", (path,))
             for (path, _, start, _), (offset, blob) in run_jobs(scan_job, jobs, progress):
                 if offset < 0:
                     continue
                 bytes_read += offset - start
-                thread_id = self._upsert(found[path], stats[path], offset, blob, resumed=start > 0)
+                thread_id = self._upsert(
+                    found[path], stats[path], offset, blob, resumed=start > 0, moved=moved
+                )
                 if thread_id:
                     touched_ids.add(thread_id)
             self._recompute_current(touched_ids)
@@ -211,8 +225,23 @@ class Index:
             return count
 
     def _upsert(
-        self, rf: RolloutFile, st: os.stat_result, offset: int, blob: bytes, *, resumed: bool
+        self,
+        rf: RolloutFile,
+        st: os.stat_result,
+        offset: int,
+        blob: bytes,
+        *,
+        resumed: bool,
+        moved: dict[str, tuple[int, Any]],
     ) -> str | None:
+        """Write the row of one scanned file.
+
+        ``recency_ms`` (Codex's ``recencyAt``) follows the file's mtime only when the file
+        shows new activity: a file that changed without any (metadata updates appended,
+        touched, or moved: archive, unarchive) keeps the recency of its previous row, at
+        this path or, by thread id, in ``moved`` (rows of files that disappeared: recency,
+        activity).
+        """
         state = _state_decoder.decode(blob)
         thread_id = state.thread_id.lower() if state.thread_id and not state.invalid else None
         meta = None
@@ -226,20 +255,28 @@ class Index:
         created_ms = _created_ms(meta)
         path = rf.path
         texts_offset, text_state = 0, None
+        mtime_ms = st.st_mtime_ns // 1_000_000
+        recency_ms = mtime_ms
+        prev = self.conn.execute(
+            "SELECT texts_offset, text_state, recency_ms, state, size FROM files WHERE path = ?",
+            (path,),
+        ).fetchone()
+        before = (prev[2], _activity(_state_decoder.decode(prev[3]), prev[4])) if prev else None
+        if before is None and thread_id is not None:
+            before = moved.get(thread_id)
+        if before is not None and before[1] == _activity(state, st.st_size):
+            recency_ms = before[0]
         if resumed:
-            prev = self.conn.execute(
-                "SELECT texts_offset, text_state FROM files WHERE path = ?", (path,)
-            ).fetchone()
             if prev is not None:
-                texts_offset, text_state = prev
+                texts_offset, text_state = prev[0], prev[1]
         else:
             self.conn.execute("DELETE FROM texts WHERE path = ?", (path,))
         self.conn.execute(
             "INSERT OR REPLACE INTO files(path, thread_id, file_uuid, archived, name_s, generation,"
             " size, mtime_ns, inode, scan_offset, state, texts_offset, text_state, valid,"
-            " meta_error, preview, created_ms, created_s, updated_s, provider, source,"
-            " source_kind, interactive, cwd)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " meta_error, preview, title_name, created_ms, updated_ms, recency_ms, provider,"
+            " source, source_kind, interactive, cwd)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 path,
                 thread_id,
@@ -257,9 +294,10 @@ class Index:
                 int(meta is not None),
                 state.meta_error,
                 state.preview or None,
+                state.distinct_title(),
                 created_ms,
-                None if created_ms is None else created_ms // 1000,
-                st.st_mtime_ns // 1_000_000_000,
+                mtime_ms,
+                recency_ms,
                 (meta.model_provider or None) if meta else None,
                 meta.source.db_text() if meta else None,
                 meta.source.kind if meta else None,
@@ -371,7 +409,7 @@ class Index:
 
 FILE_COLUMNS = (
     "f.path, f.thread_id, f.archived, f.size, f.mtime_ns, f.inode, f.state,"
-    " n.read_name, n.list_name, n.seq"
+    " n.read_name, n.list_name, n.seq, f.file_uuid, f.name_s, f.recency_ms"
 )
 
 
@@ -387,6 +425,9 @@ def _file_row(r: tuple[Any, ...]) -> FileRow:
         read_name=r[7],
         list_name=r[8],
         named=r[9] is not None,
+        file_uuid=r[10],
+        name_seconds=r[11],
+        recency_ms=r[12],
     )
 
 
@@ -405,6 +446,15 @@ def _apply_names(conn: sqlite3.Connection, data: bytes, seq: int) -> int:
             (thread_id, name if trimmed else None, listed, trimmed or None, n),
         )
     return consumed
+
+
+def _activity(state: SummaryState, size: int) -> tuple[Any, ...]:
+    """A file's activity mark: a paginated rollout only grows by activity (its metadata
+    updates live in Codex's database), so its size is part of it."""
+    paginated = state.meta_payload is not None and (
+        state.meta_payload.get("history_mode") == "paginated"
+    )
+    return (*state.activity_mark(), size if paginated else None)
 
 
 def _rollout_file(home: CodexHome, path: Path) -> RolloutFile | None:

@@ -1,11 +1,19 @@
-"""``list_threads`` on the index: Codex's filters, ordering and cursors, answered by SQL."""
+"""``list_threads`` on the index: Codex's filters, ordering and cursors, answered by SQL.
+
+Codex answers a listing either by scanning files or from its database, and the answers order
+and page differently (``threadloom.protocol.listing`` describes both): by milliseconds, except
+``created_at`` on the scan path, which orders by the *file name's* timestamp (read as UTC
+although Codex writes local time). Ties go by thread id on the database path and by the
+file name's uuid on the scan path, and ``nextCursor`` names the same two values (observed on
+0.169.0 with renamed files and mismatched ids).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from threadloom.protocol.codec import format_rfc3339_seconds, format_timestamp
 from threadloom.protocol.cursor import ListCursor
+from threadloom.protocol.listing import millisecond_keys, page_cursors, uses_database
 from threadloom.store.local.convert import stored_thread
 from threadloom.store.local.index import FILE_COLUMNS, Index
 from threadloom.store.params import (
@@ -17,13 +25,24 @@ from threadloom.store.params import (
 from threadloom.store.records import StoredThread, ThreadPage
 
 _SUBAGENT_KINDS = ("subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther")
+_NS_PER_MS = 1_000_000
+
+_MS_KEY = {
+    SortKey.CREATED_AT: "f.created_ms",
+    SortKey.UPDATED_AT: "f.updated_ms",
+    SortKey.RECENCY_AT: "f.recency_ms",
+}
 
 
 def list_threads(index: Index, params: ListThreadsParams, default_provider: str) -> ThreadPage:
     """One page of threads, exactly as Codex's ``thread/list`` would return it."""
     limit = min(max(params.limit, 1), MAX_PAGE_SIZE)
     cursor = ListCursor.parse(params.cursor) if params.cursor is not None else None
-    key = "f.created_s" if params.sort_key == SortKey.CREATED_AT else "f.updated_s"
+    database = uses_database(params)
+    precise = millisecond_keys(params)
+    sort_key = params.sort_key
+    key = _MS_KEY[sort_key] if precise else "f.name_s"
+    tie = "f.thread_id" if database else "f.file_uuid"
     desc = params.sort_direction == SortDirection.DESC
     where = [
         "f.valid = 1",
@@ -53,51 +72,62 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
         where.append(f"f.cwd IN ({marks})")
         args += params.cwds
     if params.search_term:
-        where.append("(instr(f.preview, ?) > 0 OR instr(coalesce(n.list_name, ''), ?) > 0)")
+        where.append(
+            "(instr(f.preview, ?) > 0 OR instr(coalesce(n.list_name, f.title_name, ''), ?) > 0)"
+        )
         args += [params.search_term, params.search_term]
     if cursor is not None:
-        op = "<" if desc else ">"
-        seconds, after_id = cursor.keyset(desc)
-        if after_id is None:
-            where.append(f"{key} {op} ?")
-            args.append(seconds)
-        else:
-            where.append(f"({key} {op} ? OR ({key} = ? AND f.thread_id {op} ?))")
-            args += [seconds, seconds, after_id]
+        clause, values = _after_cursor(cursor, key, tie, precise=precise, desc=desc)
+        where.append(clause)
+        args += values
     direction = "DESC" if desc else "ASC"
     sql = (
         f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
-        f" WHERE {' AND '.join(where)} ORDER BY {key} {direction}, f.thread_id {direction}"
+        f" WHERE {' AND '.join(where)} ORDER BY {key} {direction}, {tie} {direction}"
         " LIMIT ?"
     )
     rows = index.rows(sql, (*args, limit + 1))
     more = len(rows) > limit
     items = [
-        stored_thread(r, default_provider=default_provider, listing=True) for r in rows[:limit]
+        stored_thread(r, default_provider=default_provider, listing=True, scan_path=not database)
+        for r in rows[:limit]
     ]
-    next_cursor = None
+    term = params.search_term
+    last = None
     if more and items:
-        last = items[-1]
-        next_cursor = (
-            f"{format_rfc3339_seconds(_key_ms(last, params.sort_key) // 1000)}|{last.thread_id}"
+        edge = rows[limit - 1]
+        key_ms = _key_ms(items[-1], sort_key) if precise else edge.name_seconds * 1000
+        last = (key_ms, items[-1].thread_id if database else edge.file_uuid)
+    following, backwards = page_cursors(
+        _key_ms(items[0], sort_key) if items else None,
+        last,
+        key=sort_key,
+        descending=desc,
+        database=database,
+        first_by_name=bool(
+            rows and term and term not in items[0].preview and term in (rows[0].list_name or "")
+        ),
+    )
+    return ThreadPage(items=items, next_cursor=following, backwards_cursor=backwards)
+
+
+def _after_cursor(
+    cursor: ListCursor, key: str, tie: str, *, precise: bool, desc: bool
+) -> tuple[str, list[Any]]:
+    """The WHERE clause keeping the items strictly after ``cursor`` (see protocol.listing)."""
+    op = "<" if desc else ">"
+    if precise:
+        scaled = f"({key} * {_NS_PER_MS})"
+        if cursor.thread_id is None:
+            return f"{scaled} {op} ?", [cursor.exact_ns]
+        return (
+            f"({scaled} {op} ? OR ({scaled} = ? AND {tie} {op} ?))",
+            [cursor.exact_ns, cursor.exact_ns, cursor.thread_id],
         )
-    backwards = None
-    if items:
-        first_ms = _key_ms(items[0], params.sort_key)
-        if params.sort_key == SortKey.CREATED_AT and _database_path(params):
-            first_ms = first_ms // 1000 * 1000
-        backwards = format_timestamp(first_ms - 1 if desc else first_ms + 1)
-    return ThreadPage(items=items, next_cursor=next_cursor, backwards_cursor=backwards)
-
-
-def _database_path(params: ListThreadsParams) -> bool:
-    """Would Codex answer from its database (not a file scan)? Its keys are then in seconds.
-
-    Observed on 0.169.0: a search term, or any non-interactive source kind, selects it.
-    """
-    if params.search_term:
-        return True
-    return any(kind not in ("cli", "vscode") for kind in params.source_kinds)
+    seconds, after_id = cursor.keyset(desc)
+    if after_id is None:
+        return f"{key} {op} ?", [seconds]
+    return f"({key} {op} ? OR ({key} = ? AND {tie} {op} ?))", [seconds, seconds, after_id]
 
 
 def _key_ms(thread: StoredThread, key: SortKey) -> int:

@@ -109,7 +109,9 @@ def update_metadata(home: CodexHome, row: FileRow, patch: ThreadMetadataPatch) -
             payload=order_session_meta(payload),
         )
         append_lines_locked(home.writer_locks, meta.id, Path(row.path), [line])
-        codex_state.metadata_changed(home.root, meta.id)
+        codex_state.metadata_changed(
+            home.root, meta.id, git, payload["memory_mode"], Path(row.path)
+        )
     if isinstance(patch.name, str):
         set_name(home, row, validate_name(patch.name))
     elif patch.name is None:

@@ -29,9 +29,10 @@ MIGRATIONS: tuple[str, ...] = (
         meta_error TEXT,
         current INTEGER NOT NULL DEFAULT 1,
         preview TEXT,
+        title_name TEXT,
         created_ms INTEGER,
-        created_s INTEGER,
-        updated_s INTEGER,
+        updated_ms INTEGER NOT NULL,
+        recency_ms INTEGER NOT NULL,
         provider TEXT,
         source TEXT,
         source_kind TEXT,
@@ -41,9 +42,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX files_thread ON files(thread_id);
     CREATE INDEX files_stat ON files(path, size, mtime_ns, inode, scan_offset);
     CREATE INDEX files_uuid ON files(file_uuid);
-    CREATE INDEX files_list_created ON files(archived, created_s, thread_id)
+    CREATE INDEX files_list_scan ON files(archived, name_s, file_uuid)
         WHERE valid = 1 AND current = 1 AND preview IS NOT NULL;
-    CREATE INDEX files_list_updated ON files(archived, updated_s, thread_id)
+    CREATE INDEX files_list_created ON files(archived, created_ms, thread_id)
+        WHERE valid = 1 AND current = 1 AND preview IS NOT NULL;
+    CREATE INDEX files_list_updated ON files(archived, updated_ms, thread_id)
+        WHERE valid = 1 AND current = 1 AND preview IS NOT NULL;
+    CREATE INDEX files_list_recency ON files(archived, recency_ms, thread_id)
         WHERE valid = 1 AND current = 1 AND preview IS NOT NULL;
     CREATE TABLE names (
         thread_id TEXT PRIMARY KEY,
