@@ -10,9 +10,10 @@ and database times), plus one more: the paginated fork's ``model`` comes, in
 Codex, from its parent's history (``history_base``), which threadloom's scanner does not
 follow yet (strict xfail below).
 
-The store's *error messages* for unknown ids and unreadable rollouts are Codex's only once
-``LocalThreadStore`` uses the wording helpers (strict xfails below name the change):
-``convert.read_failure_message`` already produces Codex's text, checked here.
+The store reports an unreadable rollout with Codex's exact text
+(``convert.read_failure_message``). The wording for an unknown id is method-specific in
+Codex (``thread/read`` says "thread not loaded"); that mapping belongs to the app server
+(strict xfail below until it exists).
 """
 
 from __future__ import annotations
@@ -209,11 +210,6 @@ def store_read_error(side: Side, thread_id: str) -> str:
     return str(caught.value.message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LocalThreadStore builds its own text; it should raise "
-    "CorruptData(convert.read_failure_message(path)) (src/threadloom/store/local/__init__.py)",
-)
 def test_the_store_reports_an_unreadable_rollout_with_codex_error_text(
     side: Side, varied_home: CompatHome
 ) -> None:

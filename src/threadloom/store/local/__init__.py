@@ -21,7 +21,7 @@ from threadloom.protocol.summary import SummaryState
 from threadloom.store.base import Capability
 from threadloom.store.create import created_ms, session_meta_line
 from threadloom.store.local import mutations
-from threadloom.store.local.convert import stored_thread
+from threadloom.store.local.convert import read_failure_message, stored_thread
 from threadloom.store.local.index import FILE_COLUMNS, FileRow, Index, ProgressFn
 from threadloom.store.local.layout import CodexHome
 from threadloom.store.local.listing import list_threads
@@ -78,13 +78,6 @@ def default_provider_of(home: CodexHome) -> str:
     except (OSError, tomllib.TOMLDecodeError):
         return "openai"
     return value if isinstance(value, str) and value else "openai"
-
-
-def _unreadable_message(path: str, error: str | None) -> str:
-    """Codex's wording for a rollout whose session metadata cannot be read."""
-    if error and "history_mode" in error:
-        return error
-    return f"failed to read session metadata {path}: rollout at {path} is empty"
 
 
 class LocalThreadStore:
@@ -166,8 +159,8 @@ class LocalThreadStore:
         if row is None:
             invalid = self.index.find_invalid(thread_id)
             if invalid is not None:
-                path, error = invalid
-                raise CorruptData(_unreadable_message(path, error), Path(path))
+                path, _ = invalid
+                raise CorruptData(read_failure_message(Path(path)), Path(path))
             raise mutations.no_rollout(thread_id)
         return row
 
