@@ -141,11 +141,6 @@ def test_a_thread_read_by_its_file_name_uuid_is_the_thread_codex_reads_by_its_id
         assert mine == by_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="threadloom's scanner does not follow a paginated fork's history_base into its "
-    "parent's file (src/threadloom/store/local/scan.py, the lead's)",
-)
 def test_a_paginated_fork_reads_its_model_from_its_parents_history_as_codex(
     side: Side, varied_home: CompatHome
 ) -> None:

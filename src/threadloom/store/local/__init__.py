@@ -7,11 +7,14 @@ Blocking work runs in worker threads, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
+
+import msgspec
 
 from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound
 from threadloom.ids import ThreadId, parse_thread_id
@@ -27,6 +30,7 @@ from threadloom.store.local.layout import CodexHome
 from threadloom.store.local.listing import list_threads
 from threadloom.store.local.locks import WriterLock
 from threadloom.store.local.reader import iter_lines
+from threadloom.store.local.scan import scan_summary
 from threadloom.store.local.search import search
 from threadloom.store.local.spawn import SpawnEdges
 from threadloom.store.local.watcher import Watcher
@@ -164,6 +168,28 @@ class LocalThreadStore:
             raise mutations.no_rollout(thread_id)
         return row
 
+    def _inherit_from_base(self, row: FileRow) -> FileRow:
+        """A paginated fork's model comes from its parent's history below the fork point."""
+        meta = row.meta
+        base = meta.history_base if meta is not None else None
+        if base is None or row.state.model is not None:
+            return row
+        parent_id, end = base.get("thread_id"), base.get("end_byte_offset")
+        if not isinstance(parent_id, str) or not isinstance(end, int) or parent_id == row.thread_id:
+            return row
+        parent = self.index.find(parent_id.lower())
+        if parent is None:
+            return row
+        inherited = SummaryState()
+        try:
+            scan_summary(Path(parent.path), parent.path.endswith(".zst"), inherited, 0, end)
+        except OSError:
+            return row
+        state = msgspec.structs.replace(
+            row.state, model=inherited.model, reasoning_effort=inherited.reasoning_effort
+        )
+        return dataclasses.replace(row, state=state)
+
     def _stored(self, row: FileRow, *, history: bool = False) -> StoredThread:
         items = None
         if history:
@@ -278,7 +304,7 @@ class LocalThreadStore:
         )
 
     def _read(self, thread_id: ThreadId, include_archived: bool, history: bool) -> StoredThread:
-        row = self._row(thread_id, include_archived=include_archived)
+        row = self._inherit_from_base(self._row(thread_id, include_archived=include_archived))
         return self._stored(row, history=history)
 
     async def read_thread_by_rollout_path(self, params: ReadThreadByPathParams) -> StoredThread:

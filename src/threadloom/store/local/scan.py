@@ -176,11 +176,15 @@ def _complete_end(data: Buffer, start: int, size: int) -> int:
     return start if last < 0 else last + 1
 
 
-def scan_summary(path: Path, compressed: bool, state: SummaryState, offset: int) -> int:
-    """Feed the complete lines from ``offset`` into ``state``; return the new offset."""
+def scan_summary(
+    path: Path, compressed: bool, state: SummaryState, offset: int, limit: int | None = None
+) -> int:
+    """Feed the complete lines from ``offset`` (up to ``limit``) into ``state``; new offset."""
     if compressed:
         return _stream(path, offset, lambda kind, payload, _i: state.feed(kind, payload))
     data, size = _mapped(path)
+    if limit is not None:
+        size = min(size, limit)
     try:
         end = _complete_end(data, offset, size)
         if end > offset:
