@@ -41,6 +41,7 @@ from threadloom.protocol.rollout import (
     OPAQUE_KINDS,
     RESPONSE_ITEM,
     SESSION_META,
+    SESSION_META_KEY_ORDER,
     TURN_CONTEXT,
     InvalidSessionMeta,
     RolloutLine,
@@ -455,39 +456,7 @@ class Compacted(TypedPayload, frozen=True, kw_only=True):
 
 # -- session_meta, opaque kinds, unknown and malformed lines --------------------------------------
 
-SESSION_META_WRITE_ORDER = (
-    "account_scoped",
-    "session_id",
-    "id",
-    "forked_from_id",
-    "forked_from_ordinal_exclusive",
-    "parent_thread_id",
-    "timestamp",
-    "cwd",
-    "runtime_workspace_roots",
-    "originator",
-    "cli_version",
-    "source",
-    "thread_source",
-    "agent_nickname",
-    "agent_role",
-    "agent_path",
-    "model_provider",
-    "base_instructions",
-    "dynamic_tools",
-    "memory_mode",
-    "history_mode",
-    "history_base",
-    "multi_agent_version",
-    "context_window",
-    "selected_capability_roots",
-    "subagent_history_start_ordinal",
-    "attached_thread",
-    "creator_user_id",
-    "creator_account_id",
-    "pending_init",
-    "git",
-)
+SESSION_META_WRITE_ORDER = SESSION_META_KEY_ORDER
 """The order in which 0.169.0 re-serialises session_meta (observed on fork; the names after
 ``context_window`` are known to the binary but their place is a guess, ``git`` is last)."""
 

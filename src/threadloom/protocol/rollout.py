@@ -196,8 +196,8 @@ SESSION_META_KEY_ORDER = (
     "session_id",
     "id",
     "forked_from_id",
-    "parent_thread_id",
     "forked_from_ordinal_exclusive",
+    "parent_thread_id",
     "timestamp",
     "cwd",
     "runtime_workspace_roots",
@@ -216,6 +216,12 @@ SESSION_META_KEY_ORDER = (
     "history_base",
     "multi_agent_version",
     "context_window",
+    "selected_capability_roots",
+    "subagent_history_start_ordinal",
+    "attached_thread",
+    "creator_user_id",
+    "creator_account_id",
+    "pending_init",
     "git",
 )
 """The order in which Codex 0.169.0 writes session_meta fields (``git`` always last)."""
