@@ -17,15 +17,37 @@ SNIPPET_WIDTH = 100
 WORD = re.compile(r"[^\W_]+")
 
 
+_DIACRITICS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+"""The combining diacritical-mark blocks (what FTS5's ``remove_diacritics`` strips)."""
+
+
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a word (like FTS5 ``unicode61 remove_diacritics``)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Case- and accent-insensitive form of a text (like FTS5 ``unicode61 remove_diacritics``)."""
+    return _DIACRITICS.sub("", unicodedata.normalize("NFKD", text)).casefold()
+
+
+def terms_pattern(terms: list[str], flags: int = 0) -> re.Pattern[str]:
+    """Whole-word occurrences of any of ``terms``."""
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", flags)
 
 
 def search_terms(query: str) -> list[str]:
     """The distinct folded words of a query, in order."""
     return list(dict.fromkeys(fold(word) for word in WORD.findall(query)))
+
+
+def _count_terms(
+    text: str, folded_terms: re.Pattern[str], original_terms: re.Pattern[str]
+) -> tuple[Counter[str], tuple[int, int] | None]:
+    """Occurrences of each wanted (folded) word in ``text``, and the span of the first one."""
+    folded = text.lower() if text.isascii() else fold(text)
+    found = folded_terms.findall(folded)
+    if not found:
+        return Counter(), None
+    # folding moves offsets: a non-ASCII text's first match is located in the original
+    match = folded_terms.search(folded) if text.isascii() else original_terms.search(text)
+    return Counter(found), (match.span() if match is not None else (0, 0))
 
 
 def score_thread(
@@ -36,19 +58,13 @@ def score_thread(
     Score = distinct terms matched + occurrences / (occurrences + 1): more terms always win,
     then more occurrences. The best message ranks the same way; the first one wins ties.
     """
-    wanted = set(terms)
+    folded_terms = terms_pattern(terms)
+    original_terms = terms_pattern(terms, re.IGNORECASE)
     matched: set[str] = set()
     total = 0
     best: tuple[int, int, SearchText, tuple[int, int]] | None = None
     for text in texts:
-        counts: Counter[str] = Counter()
-        first: tuple[int, int] | None = None
-        for match in WORD.finditer(text.text):
-            word = fold(match.group())
-            if word in wanted:
-                counts[word] += 1
-                if first is None:
-                    first = match.span()
+        counts, first = _count_terms(text.text, folded_terms, original_terms)
         if first is None:
             continue
         occurrences = sum(counts.values())

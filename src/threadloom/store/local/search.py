@@ -1,8 +1,10 @@
 """Full-text search on the local index: FTS5 finds candidate messages, shared rules rank them.
 
-FTS5 (bm25) narrows the search to the best ``CANDIDATES`` messages containing any query word;
-those are then ranked per thread with the rules every backend shares (``search_rank``). On
-small result sets this is exact; on huge ones the ranking covers the best candidates only.
+FTS5 finds the messages holding every query word (then, if they do not fill the page, any
+word), newest indexed first, at most ``CANDIDATES`` of them; those are ranked per thread with
+the rules every backend shares (``search_rank``). When fewer messages match, the ranking is
+exact; on huge result sets it covers the most recently indexed candidates, which keeps a
+query of common words fast (a bm25 ordering of every match costs seconds at 10,000 threads).
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from threadloom.store.params import SearchThreadsParams
 from threadloom.store.records import SearchHit, SearchPage
 from threadloom.store.search_rank import make_snippet, score_thread, search_terms
 
-CANDIDATES = 5000
+CANDIDATES = 500
 
 
-def fts_query(terms: list[str]) -> str:
-    """Any of the words, each as a whole token."""
-    return " OR ".join(f'"{term}"' for term in terms)
+def fts_query(terms: list[str], *, every: bool = False) -> str:
+    """Any (or ``every``) of the words, each as a whole token."""
+    return (" AND " if every else " OR ").join(f'"{term}"' for term in terms)
 
 
 def search(index: Index, params: SearchThreadsParams, default_provider: str) -> SearchPage:
@@ -34,46 +36,50 @@ def search(index: Index, params: SearchThreadsParams, default_provider: str) -> 
     offset = _offset(params.cursor)
     limit = clamp_limit(params.limit)
     archived = "" if params.archived is None else "AND f.archived = ?"
-    args: tuple[object, ...] = (fts_query(terms),)
-    if params.archived is not None:
-        args += (int(params.archived),)
+    extra: tuple[object, ...] = () if params.archived is None else (int(params.archived),)
     sql = (
-        "SELECT t.path, t.turn_id, t.role, t.body FROM texts_fts"
+        "SELECT t.id, t.path, t.turn_id, t.role, t.body, f.mtime_ns, f.thread_id FROM texts_fts"
         " JOIN texts t ON t.id = texts_fts.rowid"
         " JOIN files f ON f.path = t.path AND f.current = 1 AND f.valid = 1"
-        f" WHERE texts_fts MATCH ? {archived} ORDER BY bm25(texts_fts), t.id"
+        f" WHERE texts_fts MATCH ? {archived} ORDER BY texts_fts.rowid DESC"
         f" LIMIT {CANDIDATES}"
     )
     with index.lock:
-        rows = index.conn.execute(sql, args).fetchall()
+        # Messages with every word rank first; the any-word query is needed only when they
+        # do not fill the page (it is the expensive one for common words).
+        rows = index.conn.execute(sql, (fts_query(terms, every=True), *extra)).fetchall()
+        if len(terms) > 1 and len({r[1] for r in rows}) <= offset + limit:
+            seen = {r[0] for r in rows}
+            more = index.conn.execute(sql, (fts_query(terms), *extra)).fetchall()
+            rows += [r for r in more if r[0] not in seen]
     by_path: dict[str, list[SearchText]] = defaultdict(list)
-    for path, turn_id, role, body in rows:
+    keys: dict[str, tuple[int, str]] = {}
+    for _, path, turn_id, role, body, mtime_ns, thread_id in rows:
         by_path[path].append(SearchText(role, turn_id, body))
+        keys[path] = (mtime_ns // 1_000_000, thread_id)
     scored = []
     for path, texts in by_path.items():
         found = score_thread(texts, terms)
-        if found is None:
-            continue
-        row = index.rows(
+        if found is not None:
+            scored.append((found, path))
+    scored.sort(key=lambda hit: (hit[0][0], *keys[hit[1]]), reverse=True)
+    page = scored[offset : offset + limit]
+    hits = []
+    for (score, text, span), path in page:
+        found_rows = index.rows(
             f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
             " WHERE f.path = ?",
             (path,),
         )
-        if row:
-            thread = stored_thread(row[0], default_provider=default_provider, listing=True)
-            scored.append((found, thread))
-    scored.sort(key=lambda hit: (hit[0][0], hit[1].updated_at_ms, hit[1].thread_id), reverse=True)
-    page = scored[offset : offset + limit]
-    hits = [
-        SearchHit(
-            thread=thread,
-            snippet=make_snippet(text.text, *span),
-            turn_id=text.turn_id,
-            role=text.role,
-            score=score,
+        if not found_rows:
+            continue
+        thread = stored_thread(found_rows[0], default_provider=default_provider, listing=True)
+        snippet = make_snippet(text.text, *span)
+        hits.append(
+            SearchHit(
+                thread=thread, snippet=snippet, turn_id=text.turn_id, role=text.role, score=score
+            )
         )
-        for (score, text, span), thread in page
-    ]
     end = offset + len(page)
     return SearchPage(items=hits, next_cursor=str(end) if end < len(scored) else None)
 
