@@ -8,7 +8,13 @@ from pathlib import Path
 
 from threadloom.ids import ThreadId
 from threadloom.store.local import LocalThreadStore
-from threadloom.store.params import ListThreadsParams, ReadThreadParams
+from threadloom.store.params import (
+    GitInfoPatch,
+    ListThreadsParams,
+    ReadThreadParams,
+    ThreadMetadataPatch,
+    UpdateThreadMetadataParams,
+)
 
 from .rollouts import T0, agent, meta, thread, user, write
 
@@ -140,3 +146,26 @@ async def test_a_revert_generation_file_is_the_thread_s_current_rollout(
     assert page.items[0].rollout_path == str(gen_path)
     read = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
     assert read.rollout_path == str(gen_path)
+
+
+async def test_paginated_metadata_updates_stay_out_of_the_rollout_and_survive_a_rebuild(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    path = write(
+        tmp_path, A, [meta(A, history_mode="paginated", git={"branch": "main"}), user("q")]
+    )
+    before = path.read_bytes()
+    patch = ThreadMetadataPatch(memory_mode="disabled", git=GitInfoPatch(sha="abc"))
+    got = await store.update_thread_metadata(
+        UpdateThreadMetadataParams(thread_id=ThreadId(A), patch=patch)
+    )
+    assert got.memory_mode == "disabled"
+    assert got.git_info is not None
+    assert (got.git_info.commit_hash, got.git_info.branch) == ("abc", "main")
+    assert path.read_bytes() == before
+    other = LocalThreadStore(tmp_path, watch=False)
+    other.rebuild()
+    again = await other.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    await other.close()
+    assert again.memory_mode == "disabled"
+    assert again.git_info == got.git_info

@@ -375,7 +375,7 @@ class LocalThreadStore:
     def _update_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         mutations.validate_patch(params.patch)
         row = self._row(params.thread_id, include_archived=params.include_archived)
-        mutations.update_metadata(self.home, row, params.patch)
+        mutations.update_metadata(self.home, self.index, row, params.patch)
         return self._stored(self._row(params.thread_id))
 
     async def archive_thread(self, params: ThreadIdParams) -> None:

@@ -7,6 +7,7 @@ read only from where the last scan stopped, an unchanged one not at all. Names c
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -24,8 +25,12 @@ from threadloom.protocol.summary import SummaryState
 from threadloom.store.local import schema
 from threadloom.store.local.jobs import ScanJob, TextJob, run_jobs, scan_job, text_job
 from threadloom.store.local.layout import CodexHome, RolloutFile
+from threadloom.store.local.locks import flocked
 from threadloom.store.local.names import NameTable
 from threadloom.store.records import IndexStats
+
+METADATA_FILE = "thread_metadata.jsonl"
+"""Metadata threadloom keeps outside rollouts (paginated threads), in the index folder."""
 
 ProgressFn = Callable[[int, int], None]
 """``progress(done, total)`` during long refreshes."""
@@ -83,6 +88,7 @@ class Index:
         """Bring the index in line with every rollout file and the session index."""
         with self.lock:
             self._refresh_names()
+            self._refresh_overrides()
             found = {rf.path: rf for rf in self.home.iter_all()}
             return self._refresh_files(found, progress, full_walk=True)
 
@@ -90,6 +96,7 @@ class Index:
         """Re-check only these files (each may have appeared, changed or disappeared)."""
         with self.lock:
             self._refresh_names()
+            self._refresh_overrides()
             found: dict[str, RolloutFile] = {}
             checked: list[str] = []
             for path in paths:
@@ -100,8 +107,10 @@ class Index:
             return self._refresh_files(found, None, full_walk=False, only=checked)
 
     def refresh_names(self) -> None:
+        """Re-read the session index and threadloom's own metadata file if they changed."""
         with self.lock:
             self._refresh_names()
+            self._refresh_overrides()
 
     def _refresh_files(
         self,
@@ -242,7 +251,8 @@ class Index:
         this path or, by thread id, in ``moved`` (rows of files that disappeared: recency,
         activity).
         """
-        state = _state_decoder.decode(blob)
+        state = self._with_override(_state_decoder.decode(blob))
+        blob = _state_encoder.encode(state)
         thread_id = state.thread_id.lower() if state.thread_id and not state.invalid else None
         meta = None
         if thread_id is not None:
@@ -306,6 +316,89 @@ class Index:
             ),
         )
         return thread_id
+
+    def set_override(self, thread_id: str, git: dict[str, Any] | None, memory_mode: str) -> None:
+        """Record metadata kept outside the rollout (paginated threads) and apply it now.
+
+        The record is appended to ``threadloom/thread_metadata.jsonl`` (the durable source,
+        under its own flock); the index only caches it, so deleting the index loses nothing.
+        """
+        entry = {"id": thread_id, "git": git, "memory_mode": memory_mode}
+        path = self.home.index_dir / METADATA_FILE
+        with flocked(path.with_suffix(".lock")), open(path, "ab") as f:
+            f.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        with self.lock:
+            self._refresh_overrides()
+
+    def _refresh_overrides(self) -> None:
+        """Load ``thread_metadata.jsonl`` into the cache when it changed (it stays small)."""
+        path = self.home.index_dir / METADATA_FILE
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return
+        row = self.conn.execute(
+            "SELECT size, mtime_ns, inode FROM sources WHERE key = 'thread_metadata'"
+        ).fetchone()
+        if row is not None and tuple(row) == (st.st_size, st.st_mtime_ns, st.st_ino):
+            return
+        latest: dict[str, tuple[str | None, str]] = {}
+        for raw in path.read_bytes().splitlines():
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                git = entry.get("git")
+                latest[entry["id"]] = (
+                    None if git is None else json.dumps(git),
+                    str(entry.get("memory_mode") or "enabled"),
+                )
+        if latest or row is not None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO sources(key, size, mtime_ns, inode, offset)"
+                    " VALUES ('thread_metadata', ?, ?, ?, ?)",
+                    (st.st_size, st.st_mtime_ns, st.st_ino, st.st_size),
+                )
+                for thread_id, (git_json, mode) in latest.items():
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO overrides(thread_id, git, memory_mode)"
+                        " VALUES (?, ?, ?)",
+                        (thread_id, git_json, mode),
+                    )
+                marks = ",".join("?" * len(latest))
+                rows = self.conn.execute(
+                    f"SELECT path, state FROM files WHERE thread_id IN ({marks})", list(latest)
+                ).fetchall()
+                for path, blob in rows:
+                    state = self._with_override(_state_decoder.decode(blob))
+                    self.conn.execute(
+                        "UPDATE files SET state = ? WHERE path = ?",
+                        (_state_encoder.encode(state), path),
+                    )
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    def _with_override(self, state: SummaryState) -> SummaryState:
+        thread_id = state.thread_id
+        if thread_id is None:
+            return state
+        row = self.conn.execute(
+            "SELECT git, memory_mode FROM overrides WHERE thread_id = ?", (thread_id.lower(),)
+        ).fetchone()
+        if row is None:
+            return state
+        git = None if row[0] is None else json.loads(row[0])
+        state.git = git
+        state.first_git = git
+        state.memory_mode = row[1]
+        return state
 
     def _recompute_current(self, thread_ids: set[str]) -> None:
         """Among several files of one thread, only the newest is the thread's current file."""

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from threadloom.errors import Conflict, InvalidRequest, NotFound, Unsupported
+from threadloom.errors import Conflict, InvalidRequest, NotFound
 from threadloom.ids import ThreadId
 from threadloom.protocol.codec import format_timestamp
 from threadloom.protocol.paths import parse_rollout_name, unarchived_relative_path
@@ -19,7 +19,7 @@ from threadloom.protocol.rollout import (
     order_session_meta,
 )
 from threadloom.store.local import codex_state, names
-from threadloom.store.local.index import FileRow
+from threadloom.store.local.index import FileRow, Index
 from threadloom.store.local.layout import CodexHome
 from threadloom.store.local.locks import is_locked
 from threadloom.store.local.writer import append_lines_locked
@@ -76,8 +76,11 @@ def merged_git(current: GitInfo | None, patch: GitInfoPatch) -> GitInfo:
     )
 
 
-def update_metadata(home: CodexHome, row: FileRow, patch: ThreadMetadataPatch) -> None:
-    """Apply a patch: git / memory mode as a trailing session_meta copy, name in the index."""
+def update_metadata(
+    home: CodexHome, index: Index, row: FileRow, patch: ThreadMetadataPatch
+) -> None:
+    """Apply a patch: git / memory mode as a trailing session_meta copy (legacy) or kept in
+    the index and Codex's database (paginated, as Codex does), the name in session_index."""
     meta = row.meta
     assert meta is not None
     assert row.state.meta_payload is not None
@@ -85,13 +88,11 @@ def update_metadata(home: CodexHome, row: FileRow, patch: ThreadMetadataPatch) -
         patch.git is not None and not patch.git.is_empty
     )
     if touches_meta:
-        if meta.history_mode == HistoryMode.PAGINATED:
-            raise Unsupported(
-                "update_thread_metadata",
-                "git and memory-mode updates of paginated threads live in Codex's database; "
-                "threadloom does not write them yet",
-            )
         check_no_writer(home, meta.id)
+        if meta.history_mode == HistoryMode.PAGINATED:
+            _update_paginated(home, index, row, patch)
+            _set_name_patch(home, row, patch)
+            return
         payload: dict[str, Any] = dict(row.state.meta_payload)
         payload["base_instructions"] = None
         mode = row.state.memory_mode or "enabled"
@@ -112,10 +113,28 @@ def update_metadata(home: CodexHome, row: FileRow, patch: ThreadMetadataPatch) -
         codex_state.metadata_changed(
             home.root, meta.id, git, payload["memory_mode"], Path(row.path)
         )
+    _set_name_patch(home, row, patch)
+
+
+def _set_name_patch(home: CodexHome, row: FileRow, patch: ThreadMetadataPatch) -> None:
     if isinstance(patch.name, str):
         set_name(home, row, validate_name(patch.name))
-    elif patch.name is None:
-        names.append_name(home, meta.id, "")
+    elif patch.name is None and row.thread_id is not None:
+        names.append_name(home, row.thread_id, "")
+
+
+def _update_paginated(
+    home: CodexHome, index: Index, row: FileRow, patch: ThreadMetadataPatch
+) -> None:
+    """Paginated threads keep metadata out of the rollout (rollout-format 11.2 item 4)."""
+    assert row.thread_id is not None
+    git = row.state.git_info()
+    if patch.git is not None and not patch.git.is_empty:
+        git = merged_git(git, patch.git)
+    mode = row.state.memory_mode or "enabled"
+    mode = mode if patch.memory_mode is UNSET else patch.memory_mode
+    index.set_override(row.thread_id, None if git is None else git.to_payload(), mode)
+    codex_state.metadata_changed(home.root, row.thread_id, git, mode, Path(row.path))
 
 
 def archive(home: CodexHome, row: FileRow) -> Path:

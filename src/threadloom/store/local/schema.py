@@ -90,6 +90,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX spawn_edges_parent ON spawn_edges(parent_thread_id);
     """,
+    # 2: metadata of paginated threads, which Codex keeps outside the rollout
+    """
+    CREATE TABLE overrides (
+        thread_id TEXT PRIMARY KEY,
+        git TEXT,
+        memory_mode TEXT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from threadloom.protocol.paths import SESSION_INDEX
+from threadloom.store.local.index import METADATA_FILE
 from threadloom.store.local.layout import CodexHome
 
 try:
@@ -56,6 +57,7 @@ class Watcher:
     def rewatch(self) -> None:
         """Watch every current folder (cheap for folders already watched)."""
         self._watch(self.home.root)
+        self._watch(self.home.index_dir)
         for folder in (*self.home.live_dirs(), self.home.archived):
             self._watch(folder)
 
@@ -86,6 +88,9 @@ class Watcher:
             if event.mask & flags.ISDIR:
                 self._watch(path)  # a new date folder (files may already be in it)
                 changes.full = True
+                continue
+            if folder == self.home.index_dir:
+                changes.names = changes.names or event.name == METADATA_FILE
                 continue
             if folder == self.home.root:
                 if event.name == SESSION_INDEX:
