@@ -10,10 +10,12 @@ from threadloom.ids import ThreadId
 from threadloom.store.local import LocalThreadStore
 from threadloom.store.params import (
     GitInfoPatch,
+    ListSpawnEdgesParams,
     ListThreadsParams,
     ReadThreadParams,
     ThreadMetadataPatch,
     UpdateThreadMetadataParams,
+    UpsertSpawnEdgeParams,
 )
 
 from .rollouts import T0, agent, meta, thread, user, write
@@ -169,3 +171,16 @@ async def test_paginated_metadata_updates_stay_out_of_the_rollout_and_survive_a_
     await other.close()
     assert again.memory_mode == "disabled"
     assert again.git_info == got.git_info
+
+
+async def test_spawn_edges_survive_deleting_the_index(tmp_path: Path) -> None:
+    first = LocalThreadStore(tmp_path, watch=False)
+    await first.upsert_spawn_edge(
+        UpsertSpawnEdgeParams(parent_thread_id=ThreadId(A), child_thread_id=ThreadId(B))
+    )
+    await first.close()
+    (tmp_path / "threadloom" / "index_1.sqlite").unlink()
+    second = LocalThreadStore(tmp_path, watch=False)
+    edges = await second.list_spawn_edges(ListSpawnEdgesParams(parent_thread_id=ThreadId(A)))
+    await second.close()
+    assert [(e.parent_thread_id, e.child_thread_id) for e in edges] == [(A, B)]
