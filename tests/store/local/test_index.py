@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 from threadloom.ids import ThreadId
@@ -184,3 +185,38 @@ async def test_spawn_edges_survive_deleting_the_index(tmp_path: Path) -> None:
     edges = await second.list_spawn_edges(ListSpawnEdgesParams(parent_thread_id=ThreadId(A)))
     await second.close()
     assert [(e.parent_thread_id, e.child_thread_id) for e in edges] == [(A, B)]
+
+
+async def test_paginated_metadata_changed_in_codex_s_database_is_read_from_there(
+    tmp_path: Path, store: LocalThreadStore
+) -> None:
+    write(tmp_path, A, [meta(A, history_mode="paginated"), user("q")])
+    assert (await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))).git_info is None
+    conn = sqlite3.connect(tmp_path / "state_5.sqlite")
+    conn.execute(
+        "CREATE TABLE threads (id TEXT PRIMARY KEY, history_mode TEXT, git_sha TEXT,"
+        " git_branch TEXT, git_origin_url TEXT, memory_mode TEXT, updated_at INTEGER,"
+        " updated_at_ms INTEGER)"
+    )
+    conn.execute(
+        "INSERT INTO threads VALUES (?, 'paginated', 'f00', NULL, NULL, 'disabled', 0, 0)", (A,)
+    )
+    conn.commit()
+    conn.close()
+    got = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    assert got.memory_mode == "disabled"
+    assert got.git_info is not None
+    assert got.git_info.commit_hash == "f00"
+    patch = ThreadMetadataPatch(git=GitInfoPatch(branch="dev"))
+    await store.update_thread_metadata(
+        UpdateThreadMetadataParams(thread_id=ThreadId(A), patch=patch)
+    )
+    row = (
+        sqlite3.connect(tmp_path / "state_5.sqlite")
+        .execute("SELECT git_sha, git_branch FROM threads WHERE id = ?", (A,))
+        .fetchone()
+    )
+    assert row == ("f00", "dev")
+    again = await store.read_thread(ReadThreadParams(thread_id=ThreadId(A)))
+    assert again.git_info is not None
+    assert (again.git_info.commit_hash, again.git_info.branch) == ("f00", "dev")

@@ -89,6 +89,7 @@ class Index:
         with self.lock:
             self._refresh_names()
             self._refresh_overrides()
+            self._refresh_codex_state()
             found = {rf.path: rf for rf in self.home.iter_all()}
             return self._refresh_files(found, progress, full_walk=True)
 
@@ -97,6 +98,7 @@ class Index:
         with self.lock:
             self._refresh_names()
             self._refresh_overrides()
+            self._refresh_codex_state()
             found: dict[str, RolloutFile] = {}
             checked: list[str] = []
             for path in paths:
@@ -111,6 +113,7 @@ class Index:
         with self.lock:
             self._refresh_names()
             self._refresh_overrides()
+            self._refresh_codex_state()
 
     def _refresh_files(
         self,
@@ -331,6 +334,7 @@ class Index:
             os.fsync(f.fileno())
         with self.lock:
             self._refresh_overrides()
+            self._refresh_codex_state()
 
     def _refresh_overrides(self) -> None:
         """Load ``thread_metadata.jsonl`` into the cache when it changed (it stays small)."""
@@ -370,20 +374,88 @@ class Index:
                         " VALUES (?, ?, ?)",
                         (thread_id, git_json, mode),
                     )
-                marks = ",".join("?" * len(latest))
-                rows = self.conn.execute(
-                    f"SELECT path, state FROM files WHERE thread_id IN ({marks})", list(latest)
-                ).fetchall()
-                for path, blob in rows:
-                    state = self._with_override(_state_decoder.decode(blob))
-                    self.conn.execute(
-                        "UPDATE files SET state = ? WHERE path = ?",
-                        (_state_encoder.encode(state), path),
-                    )
+                self._apply_overrides(list(latest))
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
+
+    def _apply_overrides(self, thread_ids: list[str]) -> None:
+        """Re-apply cached overrides to the stored summaries of these threads."""
+        for start in range(0, len(thread_ids), 500):
+            chunk = thread_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT path, state FROM files WHERE thread_id IN ({marks})", chunk
+            ).fetchall()
+            for path, blob in rows:
+                state = self._with_override(_state_decoder.decode(blob))
+                self.conn.execute(
+                    "UPDATE files SET state = ? WHERE path = ?",
+                    (_state_encoder.encode(state), path),
+                )
+
+    def _refresh_codex_state(self) -> None:
+        """Read paginated threads' git and memory mode from Codex's database (read-only).
+
+        Codex keeps them nowhere else (rollout-format 11.2); threadloom mirrors its own changes
+        into that database, so when it exists its rows are the truth for paginated threads.
+        """
+        main = self.home.state_db
+        try:
+            st = os.stat(main)
+        except FileNotFoundError:
+            return
+        try:
+            wal = os.stat(str(main) + "-wal")
+            signature = (st.st_size + wal.st_size, max(st.st_mtime_ns, wal.st_mtime_ns))
+        except FileNotFoundError:
+            signature = (st.st_size, st.st_mtime_ns)
+        row = self.conn.execute(
+            "SELECT size, mtime_ns, inode FROM sources WHERE key = 'codex_state'"
+        ).fetchone()
+        if row is not None and tuple(row) == (*signature, st.st_ino):
+            return
+        try:
+            codex = sqlite3.connect(f"file:{main}?mode=ro", uri=True, timeout=5.0)
+            try:
+                found = codex.execute(
+                    "SELECT id, git_sha, git_branch, git_origin_url, memory_mode FROM threads"
+                    " WHERE history_mode = 'paginated'"
+                ).fetchall()
+            finally:
+                codex.close()
+        except sqlite3.Error:
+            return  # busy, foreign or older schema: keep what is known
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            ids: list[str] = []
+            for thread_id, sha, branch, origin, mode in found:
+                git = {
+                    k: v
+                    for k, v in (
+                        ("commit_hash", sha),
+                        ("branch", branch),
+                        ("repository_url", origin),
+                    )
+                    if v is not None
+                }
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO overrides(thread_id, git, memory_mode)"
+                    " VALUES (?, ?, ?)",
+                    (str(thread_id).lower(), json.dumps(git) if git else None, mode or "enabled"),
+                )
+                ids.append(str(thread_id).lower())
+            self._apply_overrides(ids)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO sources(key, size, mtime_ns, inode, offset)"
+                " VALUES ('codex_state', ?, ?, ?, 0)",
+                (*signature, st.st_ino),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def _with_override(self, state: SummaryState) -> SummaryState:
         thread_id = state.thread_id

@@ -133,8 +133,9 @@ def _update_paginated(
         git = merged_git(git, patch.git)
     mode = row.state.memory_mode or "enabled"
     mode = mode if patch.memory_mode is UNSET else patch.memory_mode
-    index.set_override(row.thread_id, None if git is None else git.to_payload(), mode)
+    # Codex's row first: when it exists it is read back as the truth for paginated threads
     codex_state.metadata_changed(home.root, row.thread_id, git, mode, Path(row.path))
+    index.set_override(row.thread_id, None if git is None else git.to_payload(), mode)
 
 
 def archive(home: CodexHome, row: FileRow) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threadloom.protocol.paths import SESSION_INDEX
+from threadloom.protocol.paths import SESSION_INDEX, STATE_DB
 from threadloom.store.local.index import METADATA_FILE
 from threadloom.store.local.layout import CodexHome
 
@@ -93,7 +93,7 @@ class Watcher:
                 changes.names = changes.names or event.name == METADATA_FILE
                 continue
             if folder == self.home.root:
-                if event.name == SESSION_INDEX:
+                if event.name == SESSION_INDEX or event.name.startswith(STATE_DB):
                     changes.names = True
                 elif event.name in (self.home.sessions.name, self.home.archived.name):
                     self._watch(path)
