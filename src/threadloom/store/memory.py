@@ -24,7 +24,6 @@ from threadloom.protocol.codec import (
     decode_line,
     encode_line,
     format_timestamp,
-    parse_timestamp_ms,
 )
 from threadloom.protocol.cursor import clamp_limit
 from threadloom.protocol.listing import list_page, uses_database
@@ -70,6 +69,7 @@ from threadloom.store.records import (
     StoredThread,
     StoredThreadHistory,
     ThreadPage,
+    stored_from_summary,
 )
 from threadloom.store.search_rank import make_snippet, score_thread, search_terms
 
@@ -503,35 +503,17 @@ class InMemoryThreadStore:
 
     def _record(self, thread: _Thread, *, listing: bool, history: bool = False) -> StoredThread:
         meta, state = thread.meta, thread.state
-        return StoredThread(
-            thread_id=thread.thread_id,
-            rollout_path=None,
-            preview=state.preview or "",
+        return stored_from_summary(
+            meta,
+            state,
+            default_provider=self.default_provider,
             name=thread.list_name if listing else thread.read_name,
-            created_at_ms=parse_timestamp_ms(meta.timestamp) or 0,
             updated_at_ms=thread.updated_at_ms,
             recency_at_ms=thread.recency_at_ms or thread.updated_at_ms,
-            source=meta.source,
-            cwd=meta.cwd or state.first_turn_cwd or "",
-            cli_version=meta.cli_version,
-            originator=meta.originator,
-            model_provider=meta.model_provider or self.default_provider,
-            history_mode=meta.history_mode,
-            forked_from_id=meta.forked_from_id,
-            parent_thread_id=meta.parent_thread_id,
-            model=state.model,
-            reasoning_effort=state.reasoning_effort,
             archived=thread.archived,
             archived_at_ms=thread.archived_at_ms,
-            thread_source=meta.thread_source,
-            agent_nickname=meta.agent_nickname,
-            agent_role=meta.agent_role,
-            agent_path=meta.agent_path,
             git_info=thread.git(),
             memory_mode=thread.memory_mode(),
-            first_user_message=state.first_user_message,
-            title=state.title,
-            tokens_used=state.tokens_used,
             history=thread.history() if history else None,
         )
 

@@ -7,8 +7,10 @@ from typing import Any
 import msgspec
 
 from threadloom.ids import ThreadId
-from threadloom.protocol.rollout import GitInfo, HistoryMode, RolloutLine
+from threadloom.protocol.codec import parse_timestamp_ms
+from threadloom.protocol.rollout import GitInfo, HistoryMode, RolloutLine, SessionMeta
 from threadloom.protocol.source import SessionSource
+from threadloom.protocol.summary import SummaryState
 from threadloom.store.params import SpawnEdgeStatus
 
 
@@ -92,3 +94,40 @@ class IndexStats(msgspec.Struct, frozen=True, kw_only=True):
     threads: int
     removed: int
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+def stored_from_summary(
+    meta: SessionMeta, state: SummaryState, *, default_provider: str, **fields: Any
+) -> StoredThread:
+    """A StoredThread from a thread's session metadata and summary, as every backend builds it.
+
+    ``fields`` gives what is backend-specific (path, name, times, archived, git, memory mode,
+    history…) and overrides the derived defaults.
+    """
+    values: dict[str, Any] = {
+        "thread_id": ThreadId(meta.id),
+        "rollout_path": None,
+        "preview": state.preview or "",
+        "name": None,
+        "created_at_ms": parse_timestamp_ms(meta.timestamp) or 0,
+        "source": meta.source,
+        "cwd": meta.cwd or state.first_turn_cwd or "",
+        "cli_version": meta.cli_version,
+        "originator": meta.originator,
+        "model_provider": meta.model_provider or default_provider,
+        "history_mode": meta.history_mode,
+        "forked_from_id": meta.forked_from_id,
+        "parent_thread_id": meta.parent_thread_id,
+        "model": state.model,
+        "reasoning_effort": state.reasoning_effort,
+        "thread_source": meta.thread_source,
+        "agent_nickname": meta.agent_nickname,
+        "agent_role": meta.agent_role,
+        "agent_path": meta.agent_path,
+        "memory_mode": state.memory_mode or "enabled",
+        "first_user_message": state.first_user_message,
+        "title": state.title,
+        "tokens_used": state.tokens_used,
+    }
+    values.update(fields)
+    return StoredThread(**values)

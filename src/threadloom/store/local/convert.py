@@ -7,8 +7,6 @@ from pathlib import Path
 import msgspec
 
 from threadloom.errors import CorruptData
-from threadloom.ids import ThreadId
-from threadloom.protocol.codec import parse_timestamp_ms
 from threadloom.protocol.rollout import (
     RESPONSE_ITEM,
     SESSION_META,
@@ -18,7 +16,7 @@ from threadloom.protocol.rollout import (
 )
 from threadloom.store.local.index import FileRow
 from threadloom.store.local.reader import iter_raw_lines, open_rollout
-from threadloom.store.records import StoredThread, StoredThreadHistory
+from threadloom.store.records import StoredThread, StoredThreadHistory, stored_from_summary
 
 _decoder = msgspec.json.Decoder()
 
@@ -46,37 +44,19 @@ def stored_thread(
         raise CorruptData(str(exc)) from None
     if meta is None:
         raise CorruptData(f"rollout at {row.path} does not start with session metadata")
-    created_ms = parse_timestamp_ms(meta.timestamp) or 0
     updated_ms = row.mtime_ns // 1_000_000
     git = state.scan_git_info() if listing and scan_path else state.git_info()
-    return StoredThread(
-        thread_id=ThreadId(meta.id),
+    return stored_from_summary(
+        meta,
+        state,
+        default_provider=default_provider,
         rollout_path=row.path,
-        preview=state.preview or "",
         name=_name(row, listing),
-        created_at_ms=created_ms,
         updated_at_ms=updated_ms,
         recency_at_ms=updated_ms if row.recency_ms is None else row.recency_ms,
-        source=meta.source,
-        cwd=meta.cwd or state.first_turn_cwd or "",
-        cli_version=meta.cli_version,
-        originator=meta.originator,
-        model_provider=meta.model_provider or default_provider,
-        history_mode=meta.history_mode,
-        forked_from_id=meta.forked_from_id,
         parent_thread_id=None if listing and not scan_path else meta.parent_thread_id,
-        model=state.model,
-        reasoning_effort=state.reasoning_effort,
         archived=row.archived,
-        thread_source=meta.thread_source,
-        agent_nickname=meta.agent_nickname,
-        agent_role=meta.agent_role,
-        agent_path=meta.agent_path,
         git_info=None if git is None or git.is_empty else git,
-        memory_mode=state.memory_mode or "enabled",
-        first_user_message=state.first_user_message,
-        title=state.title,
-        tokens_used=state.tokens_used,
         history=history,
     )
 
