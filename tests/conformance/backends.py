@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from threadloom.store.base import ThreadStore
+from threadloom.store.local import LocalThreadStore
 from threadloom.store.memory import InMemoryThreadStore
 
 DEFAULT_PROVIDER = "openai"
@@ -27,27 +28,15 @@ async def memory_backend(tmp: Path) -> AsyncIterator[ThreadStore]:
         await store.close()
 
 
-BACKENDS: dict[str, BackendFactory] = {"memory": memory_backend}
-UNAVAILABLE: dict[str, str] = {}
-"""Backends known but not importable yet (name -> reason); the suite reports them skipped."""
+@asynccontextmanager
+async def local_backend(tmp: Path) -> AsyncIterator[ThreadStore]:
+    home = tmp / "codex_home"
+    home.mkdir()
+    store: ThreadStore = LocalThreadStore(home, default_provider=DEFAULT_PROVIDER)
+    try:
+        yield store
+    finally:
+        await store.close()
 
-# The local (CODEX_HOME) store is still being written: until ``LocalThreadStore`` can be
-# imported from ``threadloom.store.local`` its tests are skipped, not removed. Any other
-# import failure is a real error and surfaces as one.
-try:
-    from threadloom.store.local import LocalThreadStore  # type: ignore[attr-defined,unused-ignore]
-except ImportError as exc:
-    UNAVAILABLE["local"] = f"LocalThreadStore cannot be imported yet: {exc}"
-else:
 
-    @asynccontextmanager
-    async def local_backend(tmp: Path) -> AsyncIterator[ThreadStore]:
-        home = tmp / "codex_home"
-        home.mkdir()
-        store: ThreadStore = LocalThreadStore(home, default_provider=DEFAULT_PROVIDER)
-        try:
-            yield store
-        finally:
-            await store.close()
-
-    BACKENDS["local"] = local_backend
+BACKENDS: dict[str, BackendFactory] = {"memory": memory_backend, "local": local_backend}

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from threadloom.store.base import ThreadStore
 
-from .backends import BACKENDS, UNAVAILABLE
+from .backends import BACKENDS
 
 
-def _backend_params() -> list[Any]:
-    params: list[Any] = [pytest.param(name, id=name) for name in BACKENDS]
-    params += [
-        pytest.param(name, id=name, marks=pytest.mark.skip(reason=reason))
-        for name, reason in UNAVAILABLE.items()
-    ]
-    return params
-
-
-@pytest.fixture(params=_backend_params())
+@pytest.fixture(params=[pytest.param(name, id=name) for name in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
     """The name of the backend under test."""
     name: str = request.param
