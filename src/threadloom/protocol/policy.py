@@ -111,3 +111,67 @@ def kept_on_read(kind: str, payload_type: str | None, item_type: str | None = No
         if name == "item_completed":
             return item_type in LEGACY_ITEM_COMPLETED_TYPES
     return False
+
+
+EXEC_OUTPUT_LIMIT = 10_000
+"""Bytes of ``aggregated_output`` an extended-mode ``exec_command_end`` keeps (10.4)."""
+
+
+def persisted(
+    kind: str,
+    payload_type: str | None,
+    *,
+    paginated: bool,
+    mode: EventMode,
+    item_type: str | None = None,
+) -> bool:
+    """Would a live Codex thread write this item (rollout-format 10.1-10.3)?"""
+    if kind in ALWAYS_KINDS:
+        return True
+    if kind == RESPONSE_ITEM:
+        return payload_type in PERSISTED_RESPONSE_ITEMS
+    if kind != EVENT_MSG or payload_type is None:
+        return kind in READ_KEPT_OPAQUE
+    name = EVENT_ALIASES.get(payload_type, payload_type)
+    if name in ALWAYS_EVENTS:
+        return True
+    if name == "item_completed":
+        return paginated or item_type in LEGACY_ITEM_COMPLETED_TYPES
+    if name in LEGACY_ONLY_EVENTS:
+        return not paginated
+    return mode == EventMode.EXTENDED and name in EXTENDED_ONLY_EVENTS
+
+
+def truncate_middle(text: str, limit: int = EXEC_OUTPUT_LIMIT) -> str:
+    """Keep at most ``limit`` UTF-8 bytes: whole characters from both ends, a marker between.
+
+    The prefix is the longest run of whole characters within ``limit // 2`` bytes, the suffix
+    starts at the first character boundary at or after ``len - limit // 2``; the characters in
+    between are replaced by ``…N chars truncated…`` (rollout-format 10.4).
+    """
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    half = limit // 2
+    head_end = half
+    while head_end > 0 and (data[head_end] & 0xC0) == 0x80:
+        head_end -= 1
+    tail_start = len(data) - half
+    while tail_start < len(data) and (data[tail_start] & 0xC0) == 0x80:
+        tail_start += 1
+    head = data[:head_end].decode("utf-8")
+    tail = data[tail_start:].decode("utf-8")
+    removed = len(text) - len(head) - len(tail)
+    return f"{head}…{removed} chars truncated…{tail}"
+
+
+def sanitize_extended(payload: dict[str, object]) -> dict[str, object]:
+    """An ``exec_command_end`` as extended mode writes it: output cut, other streams cleared."""
+    out = dict(payload)
+    output = out.get("aggregated_output")
+    if isinstance(output, str):
+        out["aggregated_output"] = truncate_middle(output)
+    for key in ("stdout", "stderr", "formatted_output"):
+        if key in out:
+            out[key] = ""
+    return out
