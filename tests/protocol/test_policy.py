@@ -59,7 +59,10 @@ def test_long_output_keeps_both_ends_and_counts_what_it_cut() -> None:
     assert cut == "a" * 5000 + "…2000 chars truncated…" + "b" * 5000
 
 
-@given(st.text(min_size=0, max_size=4000), st.integers(min_value=4, max_value=200))
+@given(
+    st.text(st.characters(blacklist_characters="…"), max_size=4000),
+    st.integers(min_value=4, max_value=200),
+)
 def test_truncation_never_splits_a_character_and_fits_the_budget(text: str, limit: int) -> None:
     cut = truncate_middle(text, limit)
     cut.encode("utf-8")  # a split character would not round-trip
