@@ -8,10 +8,11 @@ from typing import Any
 import msgspec
 
 from threadloom.ids import ThreadId
+from threadloom.protocol.cursor import DEFAULT_LIMIT, MAX_LIMIT
 from threadloom.protocol.rollout import GitInfo, HistoryMode, RolloutLine
 
-DEFAULT_PAGE_SIZE = 25
-MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = DEFAULT_LIMIT
+MAX_PAGE_SIZE = MAX_LIMIT
 
 
 class SortKey(enum.StrEnum):

@@ -206,8 +206,10 @@ class LocalThreadStore:
 
     def _create(self, params: CreateThreadParams) -> StoredThread:
         thread_id = parse_thread_id(params.thread_id)
+        created = created_ms(params)  # one clock reading for the name, the meta and the record
+        params = msgspec.structs.replace(params, created_at_ms=created)
         meta_line = session_meta_line(params)
-        path = self.home.root / rollout_relative_path(thread_id, created_ms(params))
+        path = self.home.root / rollout_relative_path(thread_id, created)
         lock = WriterLock(self.home.writer_locks, thread_id)
         lock.acquire()
         writer = RolloutWriter(thread_id, path, lock, params.history_mode, meta_line=meta_line)
@@ -218,7 +220,6 @@ class LocalThreadStore:
             writer.flush()
         state = SummaryState()
         state.feed(meta_line.type, meta_line.payload)
-        created = created_ms(params)
         row = FileRow(
             path=str(path),
             thread_id=thread_id,
