@@ -8,6 +8,11 @@ import threadloom
 
 PINNED = {
     "UNSET",
+    "WriteFailed",
+    "LiveThread",
+    "LiveState",
+    "ForkThreadParams",
+    "EventMode",
     "AppendItemsParams",
     "Capability",
     "Conflict",

@@ -1,7 +1,7 @@
 """threadloom: durable, forkable, searchable conversation threads in Codex's on-disk format.
 
-The public API: the ThreadStore boundary and its backends, their params and records, thread
-ids, and the error tree. Everything else lives in submodules named after what they own.
+The public API: the ThreadStore boundary and its backends, their params and records, the
+LiveThread persistence handle, thread ids, and the error tree. Everything else lives in submodules named after what they own.
 """
 
 from threadloom.errors import (
@@ -14,8 +14,11 @@ from threadloom.errors import (
     ThreadloomError,
     Unavailable,
     Unsupported,
+    WriteFailed,
 )
 from threadloom.ids import ThreadId, new_thread_id, parse_thread_id
+from threadloom.live import LiveState, LiveThread
+from threadloom.protocol.policy import EventMode
 from threadloom.protocol.rollout import GitInfo, HistoryMode, RolloutLine, SessionMeta
 from threadloom.protocol.source import SessionSource
 from threadloom.store.base import Capability, ThreadStore
@@ -27,6 +30,7 @@ from threadloom.store.params import (
     CreateThreadParams,
     FindSpawnDescendantParams,
     FindThreadByNameParams,
+    ForkThreadParams,
     GitInfoPatch,
     ListSpawnEdgesParams,
     ListThreadsParams,
@@ -62,8 +66,10 @@ __all__ = [
     "Conflict",
     "CorruptData",
     "CreateThreadParams",
+    "EventMode",
     "FindSpawnDescendantParams",
     "FindThreadByNameParams",
+    "ForkThreadParams",
     "GitInfo",
     "GitInfoPatch",
     "HistoryMode",
@@ -73,6 +79,8 @@ __all__ = [
     "InvalidThreadId",
     "ListSpawnEdgesParams",
     "ListThreadsParams",
+    "LiveState",
+    "LiveThread",
     "LoadHistoryParams",
     "LocalThreadStore",
     "NotFound",
@@ -102,6 +110,7 @@ __all__ = [
     "Unsupported",
     "UpdateThreadMetadataParams",
     "UpsertSpawnEdgeParams",
+    "WriteFailed",
     "new_thread_id",
     "parse_thread_id",
 ]

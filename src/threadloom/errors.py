@@ -9,6 +9,7 @@
     ├── Conflict                another writer holds the thread, or the state forbids the change
     ├── Unsupported             the backend does not offer this operation (``operation`` names it)
     ├── Unavailable             a resource is temporarily out of reach (database down, lock timeout)
+    │   └── WriteFailed         a live thread's background write failed (its items are kept)
     ├── CorruptData             stored data cannot be interpreted (bad metadata, foreign mode)
     └── InternalError           a bug or an unexpected I/O failure
 
@@ -67,6 +68,23 @@ class Unsupported(ThreadloomError):
 
 class Unavailable(ThreadloomError):
     """A resource is temporarily unavailable; retrying later may succeed."""
+
+
+class WriteFailed(Unavailable):
+    """A live thread's background write failed; ``cause`` is the store's error.
+
+    Nothing the thread accepted is dropped: the unwritten items stay queued and are written
+    again, in order, by the next call that retries (``flush``, ``append``).
+    """
+
+    def __init__(self, thread_id: str, cause: BaseException, pending: int) -> None:
+        super().__init__(
+            f"writing thread {thread_id} failed: {cause}; {pending} items are kept and will be"
+            " retried"
+        )
+        self.thread_id = thread_id
+        self.cause = cause
+        self.pending = pending
 
 
 class CorruptData(ThreadloomError):

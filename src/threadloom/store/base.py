@@ -14,6 +14,7 @@ from threadloom.store.params import (
     CreateThreadParams,
     FindSpawnDescendantParams,
     FindThreadByNameParams,
+    ForkThreadParams,
     ListSpawnEdgesParams,
     ListThreadsParams,
     LoadHistoryParams,
@@ -77,6 +78,10 @@ class ThreadStore(Protocol):
 
     async def discard_thread(self, params: ThreadIdParams) -> None:
         """Release the writer without writing anything more (idempotent)."""
+        ...
+
+    async def fork_thread(self, params: ForkThreadParams) -> StoredThread:
+        """Create a thread holding a copy of another's history; it is left open for writing."""
         ...
 
     # --- reading ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from threadloom.protocol.codec import format_timestamp
-from threadloom.protocol.rollout import SESSION_META, RolloutLine, order_session_meta
+from threadloom.protocol.rollout import SESSION_META, HistoryMode, RolloutLine, order_session_meta
 from threadloom.protocol.source import SessionSource
 from threadloom.store.params import CreateThreadParams
 
@@ -49,3 +49,11 @@ def session_meta_line(params: CreateThreadParams, now_ms: int | None = None) -> 
     return RolloutLine(
         timestamp=format_timestamp(line_ms), type=SESSION_META, payload=order_session_meta(payload)
     )
+
+
+def parent_meta_copy(payload: dict[str, Any], mode: HistoryMode, timestamp: str) -> RolloutLine:
+    """The parent's session_meta as a fork re-serializes it (session_id and mode filled in)."""
+    copy = dict(payload)
+    copy.setdefault("session_id", copy.get("id"))
+    copy.setdefault("history_mode", mode.value)
+    return RolloutLine(timestamp=timestamp, type=SESSION_META, payload=order_session_meta(copy))

@@ -41,13 +41,14 @@ from threadloom.protocol.source import InvalidSource
 from threadloom.protocol.summary import SummaryState
 from threadloom.protocol.texts import SearchText, TextState, extract
 from threadloom.store.base import Capability
-from threadloom.store.create import session_meta_line
+from threadloom.store.create import parent_meta_copy, session_meta_line
 from threadloom.store.params import (
     UNSET,
     AppendItemsParams,
     CreateThreadParams,
     FindSpawnDescendantParams,
     FindThreadByNameParams,
+    ForkThreadParams,
     GitInfoPatch,
     ListSpawnEdgesParams,
     ListThreadsParams,
@@ -136,10 +137,11 @@ class _Thread:
         ):
             self.index += 1
 
-    def history(self) -> StoredThreadHistory:
-        """The stored lines, detached from the store."""
+    def history(self, last: int | None = None) -> StoredThreadHistory:
+        """The stored lines (the last ``last`` of them), detached from the store."""
+        lines = self.lines if last is None else self.lines[len(self.lines) - last :] if last else []
         return StoredThreadHistory(
-            thread_id=self.thread_id, items=[_snapshot(line) for line in self.lines]
+            thread_id=self.thread_id, items=[_snapshot(line) for line in lines]
         )
 
     def git(self) -> GitInfo | None:
@@ -270,11 +272,41 @@ class InMemoryThreadStore:
         async with self._lock:
             self._writers.pop(params.thread_id, None)
 
+    async def fork_thread(self, params: ForkThreadParams) -> StoredThread:
+        if params.keep_items is not None and params.keep_items < 0:
+            raise InvalidRequest("keep_items must not be negative")
+        async with self._lock:
+            source = self._stored(params.source_thread_id, include_archived=params.include_archived)
+            if source.meta.history_mode != HistoryMode.LEGACY:
+                raise Unsupported(
+                    "fork_thread of a paginated thread (its history stays in the parent file)"
+                )
+            copied = source.lines[1:]
+            if params.keep_items is not None:
+                copied = copied[: params.keep_items]
+            parent_meta = source.lines[0]
+        child = msgspec.structs.replace(
+            params.thread,
+            forked_from_id=source.meta.id,
+            history_mode=source.meta.history_mode,
+            materialize=False,
+        )
+        stored = await self.create_thread(child)
+        stamp = format_timestamp(stored.created_at_ms)
+        lines = [
+            parent_meta_copy(parent_meta.payload, source.meta.history_mode, stamp),
+            *(msgspec.structs.replace(line, timestamp=stamp) for line in copied),
+        ]
+        await self.append_items(AppendItemsParams(thread_id=stored.thread_id, items=lines))
+        return await self.read_thread(ReadThreadParams(thread_id=stored.thread_id))
+
     # --- reading ------------------------------------------------------------------------
     async def load_history(self, params: LoadHistoryParams) -> StoredThreadHistory:
+        if params.last is not None and params.last < 0:
+            raise InvalidRequest("last must not be negative")
         async with self._lock:
             thread = self._stored(params.thread_id, include_archived=params.include_archived)
-            return thread.history()
+            return thread.history(params.last)
 
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:
         async with self._lock:

@@ -64,6 +64,8 @@ class AppendItemsParams(msgspec.Struct, frozen=True, kw_only=True):
 
     thread_id: ThreadId
     items: list[RolloutLine]
+    sync: bool = False
+    """Return only once these lines (and every earlier one) are durable."""
 
 
 class ThreadIdParams(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +76,23 @@ class ThreadIdParams(msgspec.Struct, frozen=True, kw_only=True):
 
 class LoadHistoryParams(msgspec.Struct, frozen=True, kw_only=True):
     thread_id: ThreadId
+    include_archived: bool = True
+    last: int | None = None
+    """Only the last ``last`` lines (read from the end, without reading the rest)."""
+
+
+class ForkThreadParams(msgspec.Struct, frozen=True, kw_only=True):
+    """A new thread starting with a copy of another's history (legacy fork layout).
+
+    The child is written at once (its session_meta, the parent's, then the copied lines, with
+    the fork time as their timestamps) and stays open for writing, as after ``create_thread``.
+    """
+
+    source_thread_id: ThreadId
+    thread: CreateThreadParams
+    """The child; ``forked_from_id`` and ``history_mode`` are taken from the source."""
+    keep_items: int | None = None
+    """How many of the source's lines after its first session_meta to copy (None: all)."""
     include_archived: bool = True
 
 

@@ -16,20 +16,21 @@ from typing import ParamSpec, TypeVar
 
 import msgspec
 
-from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound
+from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound, Unsupported
 from threadloom.ids import ThreadId, parse_thread_id
+from threadloom.protocol.codec import encode_line, format_timestamp
 from threadloom.protocol.paths import parse_rollout_name, rollout_relative_path
 from threadloom.protocol.rollout import HistoryMode
 from threadloom.protocol.summary import SummaryState
 from threadloom.store.base import Capability
-from threadloom.store.create import created_ms, session_meta_line
-from threadloom.store.local import mutations
+from threadloom.store.create import created_ms, parent_meta_copy, session_meta_line
+from threadloom.store.local import fork, mutations
 from threadloom.store.local.convert import read_failure_message, stored_thread
 from threadloom.store.local.index import FILE_COLUMNS, FileRow, Index, ProgressFn
 from threadloom.store.local.layout import CodexHome
 from threadloom.store.local.listing import list_threads
 from threadloom.store.local.locks import WriterLock
-from threadloom.store.local.reader import iter_lines
+from threadloom.store.local.reader import iter_lines, tail_lines
 from threadloom.store.local.scan import scan_summary
 from threadloom.store.local.search import search
 from threadloom.store.local.spawn import SpawnEdges
@@ -40,6 +41,7 @@ from threadloom.store.params import (
     CreateThreadParams,
     FindSpawnDescendantParams,
     FindThreadByNameParams,
+    ForkThreadParams,
     ListSpawnEdgesParams,
     ListThreadsParams,
     LoadHistoryParams,
@@ -133,9 +135,24 @@ class LocalThreadStore:
         self._sync()
         return self.index.refresh_texts(progress)
 
+    def _push_live(self) -> None:
+        """Tell the index what this process's writers wrote, from their own state."""
+        with self._writers_lock:
+            writers = list(self._writers.values())
+        for writer in writers:
+            self._push_writer(writer)
+
+    def _push_writer(self, writer: RolloutWriter) -> None:
+        written = writer.written_state()
+        if written is not None:
+            self.index.note_written(
+                written.path, written.size, written.mtime_ns, written.inode, written.state_blob
+            )
+
     def _sync(self) -> None:
         """Make the index current: only what changed when watching, else a full check."""
         with self.index.lock:
+            self._push_live()
             if self._watcher is None or not self._synced:
                 self.refresh()
                 return
@@ -212,7 +229,14 @@ class LocalThreadStore:
         path = self.home.root / rollout_relative_path(thread_id, created)
         lock = WriterLock(self.home.writer_locks, thread_id)
         lock.acquire()
-        writer = RolloutWriter(thread_id, path, lock, params.history_mode, meta_line=meta_line)
+        writer = RolloutWriter(
+            thread_id,
+            path,
+            lock,
+            params.history_mode,
+            meta_line=meta_line,
+            summary=SummaryState(),
+        )
         with self._writers_lock:
             self._writers[thread_id] = writer
         if params.materialize:
@@ -251,7 +275,14 @@ class LocalThreadStore:
         except BaseException:
             lock.release()
             raise
-        writer = RolloutWriter(meta.id, path, lock, meta.history_mode, next_ordinal=ordinal)
+        writer = RolloutWriter(
+            meta.id,
+            path,
+            lock,
+            meta.history_mode,
+            next_ordinal=ordinal,
+            summary=row.state if path == Path(row.path) else None,
+        )
         with self._writers_lock:
             self._writers[meta.id] = writer
         return self._stored(row)
@@ -268,7 +299,7 @@ class LocalThreadStore:
 
     async def append_items(self, params: AppendItemsParams) -> None:
         writer = self._writer(params.thread_id)
-        await self._run(writer.append, params.items)
+        await self._run(writer.append, params.items, sync=params.sync)
 
     async def persist_thread(self, params: ThreadIdParams) -> None:
         await self._run(self._writer(params.thread_id).persist)
@@ -278,15 +309,58 @@ class LocalThreadStore:
 
     async def shutdown_thread(self, params: ThreadIdParams) -> None:
         writer = self._writer(params.thread_id)
-        await self._run(writer.close)
-        self._drop_writer(writer)
+        await self._run(self._close_writer, writer, True)
 
     async def discard_thread(self, params: ThreadIdParams) -> None:
         with self._writers_lock:
             writer = self._writers.get(params.thread_id)
         if writer is not None:
-            await self._run(writer.close, flush=False)
+            await self._run(self._close_writer, writer, False)
+
+    def _close_writer(self, writer: RolloutWriter, flush: bool) -> None:
+        try:
+            writer.close(flush=flush)
+            with self.index.lock:
+                self._push_writer(writer)
+        finally:
             self._drop_writer(writer)
+
+    async def fork_thread(self, params: ForkThreadParams) -> StoredThread:
+        return await self._run(self._fork, params)
+
+    def _fork(self, params: ForkThreadParams) -> StoredThread:
+        source = self._row(params.source_thread_id, include_archived=params.include_archived)
+        meta = source.meta
+        assert meta is not None
+        assert source.state.meta_payload is not None
+        if meta.history_mode != HistoryMode.LEGACY:
+            raise Unsupported(
+                "fork_thread of a paginated thread (its history stays in the parent file)"
+            )
+        if params.keep_items is not None and params.keep_items < 0:
+            raise InvalidRequest("keep_items must not be negative")
+        child = msgspec.structs.replace(
+            params.thread, forked_from_id=meta.id, history_mode=meta.history_mode
+        )
+        stored = self._create(child)
+        writer = self._writer(stored.thread_id)
+        try:
+            assert writer.meta_line is not None
+            stamp = format_timestamp(stored.created_at_ms)
+            summary = SummaryState()
+            parent = parent_meta_copy(source.state.meta_payload, meta.history_mode, stamp)
+            for line in (writer.meta_line, parent):
+                summary.feed(line.type, line.payload)
+            copied = fork.copied_history(Path(source.path), params.keep_items, stamp, summary)
+            writer.append_encoded([encode_line(parent), *copied])
+            writer.summary = summary
+            self._push_writer(writer)
+            row = self._row(stored.thread_id)
+        except BaseException:
+            self._close_writer(writer, False)
+            writer.path.unlink(missing_ok=True)
+            raise
+        return self._stored(row)
 
     def _drop_writer(self, writer: RolloutWriter) -> None:
         with self._writers_lock:
@@ -295,9 +369,23 @@ class LocalThreadStore:
 
     # --- reading --------------------------------------------------------------------------
     async def load_history(self, params: LoadHistoryParams) -> StoredThreadHistory:
+        if params.last is not None:
+            return await self._run(self._tail, params)
         stored = await self._run(self._read, params.thread_id, params.include_archived, True)
         assert stored.history is not None
         return stored.history
+
+    def _tail(self, params: LoadHistoryParams) -> StoredThreadHistory:
+        if params.last is None or params.last < 0:
+            raise InvalidRequest("last must not be negative")
+        with self._writers_lock:
+            writer = self._writers.get(params.thread_id)
+        if writer is not None and writer.materialized:
+            path = writer.path  # this process writes it: no need to ask the index
+        else:
+            path = Path(self._row(params.thread_id, include_archived=params.include_archived).path)
+        items = tail_lines(path, params.last)
+        return StoredThreadHistory(thread_id=params.thread_id, items=items)
 
     async def read_thread(self, params: ReadThreadParams) -> StoredThread:
         return await self._run(
@@ -375,9 +463,33 @@ class LocalThreadStore:
 
     def _update_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         mutations.validate_patch(params.patch)
+        with self._writers_lock:
+            writer = self._writers.get(params.thread_id)
+        if writer is not None and not writer.materialized:
+            if writer.history_mode == HistoryMode.PAGINATED:
+                # a started paginated thread: its metadata is kept aside, no file (12.1)
+                row = self._pending_row(writer)
+                mutations.update_metadata(self.home, self.index, row, params.patch, writer)
+                return self._stored(row)
+            writer.persist()
         row = self._row(params.thread_id, include_archived=params.include_archived)
-        mutations.update_metadata(self.home, self.index, row, params.patch)
+        mutations.update_metadata(self.home, self.index, row, params.patch, writer)
         return self._stored(self._row(params.thread_id))
+
+    def _pending_row(self, writer: RolloutWriter) -> FileRow:
+        """The index row a not-yet-written thread will have."""
+        assert writer.meta_line is not None
+        state = SummaryState()
+        state.feed(writer.meta_line.type, writer.meta_line.payload)
+        return FileRow(
+            path=str(writer.path),
+            thread_id=writer.thread_id,
+            archived=False,
+            size=0,
+            mtime_ns=0,
+            inode=0,
+            state=state,
+        )
 
     async def archive_thread(self, params: ThreadIdParams) -> None:
         await self._run(self._archive, params.thread_id)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -38,6 +38,22 @@ ProgressFn = Callable[[int, int], None]
 _state_encoder = msgspec.msgpack.Encoder()
 _state_decoder = msgspec.msgpack.Decoder(SummaryState)
 _COMMIT_EVERY = 256
+
+
+class _StatLike(Protocol):
+    @property
+    def st_size(self) -> int: ...
+    @property
+    def st_mtime_ns(self) -> int: ...
+    @property
+    def st_ino(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Stat:
+    st_size: int
+    st_mtime_ns: int
+    st_ino: int
 
 
 @dataclass(slots=True)
@@ -199,6 +215,25 @@ class Index:
             removed=len(gone),
         )
 
+    def note_written(
+        self, path: Path, size: int, mtime_ns: int, inode: int, state_blob: bytes
+    ) -> None:
+        """Record a file this process wrote, from the writer's own state: no re-reading."""
+        rf = _rollout_file(self.home, path)
+        if rf is None:
+            return
+        with self.lock:
+            fake = _Stat(st_size=size, st_mtime_ns=mtime_ns, st_ino=inode)
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                thread_id = self._upsert(rf, fake, size, state_blob, resumed=True, moved={})
+                if thread_id:
+                    self._recompute_current({thread_id})
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
     def refresh_texts(self, progress: ProgressFn | None = None) -> int:
         """Extract search texts from every file scanned further than its texts; return count."""
         with self.lock:
@@ -239,7 +274,7 @@ class Index:
     def _upsert(
         self,
         rf: RolloutFile,
-        st: os.stat_result,
+        st: _StatLike,
         offset: int,
         blob: bytes,
         *,

@@ -22,7 +22,7 @@ from threadloom.store.local import codex_state, names
 from threadloom.store.local.index import FileRow, Index
 from threadloom.store.local.layout import CodexHome
 from threadloom.store.local.locks import is_locked
-from threadloom.store.local.writer import append_lines_locked
+from threadloom.store.local.writer import RolloutWriter, append_lines_locked
 from threadloom.store.params import UNSET, GitInfoPatch, ThreadMetadataPatch
 
 
@@ -77,10 +77,17 @@ def merged_git(current: GitInfo | None, patch: GitInfoPatch) -> GitInfo:
 
 
 def update_metadata(
-    home: CodexHome, index: Index, row: FileRow, patch: ThreadMetadataPatch
+    home: CodexHome,
+    index: Index,
+    row: FileRow,
+    patch: ThreadMetadataPatch,
+    writer: RolloutWriter | None = None,
 ) -> None:
     """Apply a patch: git / memory mode as a trailing session_meta copy (legacy) or kept in
-    the index and Codex's database (paginated, as Codex does), the name in session_index."""
+    the index and Codex's database (paginated, as Codex does), the name in session_index.
+
+    ``writer``: this process's open writer of the thread, through which the copy is written.
+    """
     meta = row.meta
     assert meta is not None
     assert row.state.meta_payload is not None
@@ -88,7 +95,8 @@ def update_metadata(
         patch.git is not None and not patch.git.is_empty
     )
     if touches_meta:
-        check_no_writer(home, meta.id)
+        if writer is None:
+            check_no_writer(home, meta.id)
         if meta.history_mode == HistoryMode.PAGINATED:
             _update_paginated(home, index, row, patch)
             _set_name_patch(home, row, patch)
@@ -109,7 +117,10 @@ def update_metadata(
             type=SESSION_META,
             payload=order_session_meta(payload),
         )
-        append_lines_locked(home.writer_locks, meta.id, Path(row.path), [line])
+        if writer is None:
+            append_lines_locked(home.writer_locks, meta.id, Path(row.path), [line])
+        else:
+            writer.append([line], sync=True)
         codex_state.metadata_changed(
             home.root, meta.id, git, payload["memory_mode"], Path(row.path)
         )

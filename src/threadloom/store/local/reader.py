@@ -92,3 +92,50 @@ def ends_with_newline(path: Path) -> bool:
             return True
         f.seek(-1, io.SEEK_END)
         return f.read(1) == b"\n"
+
+
+TAIL_BLOCK = 1 << 18
+
+
+def tail_lines(path: Path, count: int) -> list[RolloutLine]:
+    """The last ``count`` decodable lines, read backwards from the end of the file.
+
+    A torn last line is skipped, as when reading forwards.
+    """
+    if count <= 0:
+        return []
+    if path.name.endswith(".zst"):
+        from collections import deque  # noqa: PLC0415 - compressed files only
+
+        return list(deque(iter_lines(path), maxlen=count))
+    found: list[RolloutLine] = []
+    with open(path, "rb") as f:
+        pos = f.seek(0, io.SEEK_END)
+        rest = b""
+        tail_pending = True  # the text after the last newline (empty, or a torn line)
+        while pos > 0 and len(found) < count:
+            start = max(0, pos - TAIL_BLOCK)
+            f.seek(start)
+            data = f.read(pos - start) + rest
+            pos = start
+            parts = data.split(b"\n")
+            if tail_pending:
+                if len(parts) == 1 and pos > 0:
+                    rest = data
+                    continue
+                parts.pop()
+                tail_pending = False
+            if pos > 0:
+                rest = parts[0]
+                parts = parts[1:]
+            for raw in reversed(parts):
+                if len(found) >= count:
+                    break
+                if not raw.strip():
+                    continue
+                try:
+                    found.append(decode_line(raw))
+                except LineError:
+                    continue
+    found.reverse()
+    return found

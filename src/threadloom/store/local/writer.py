@@ -1,28 +1,50 @@
 """Appending to rollout files: whole lines only, never rewriting, under the writer lock.
 
 A torn last line (no trailing newline) is closed with ``\\n`` before the first new line, so
-the fragment stays an isolated, skipped line (rollout-format 12.3).
+the fragment stays an isolated, skipped line (rollout-format 12.3). A batch is all or
+nothing: when a write fails part-way, the file is cut back to where the batch began, so a
+retried batch is never written twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from threadloom.errors import Conflict, CorruptData
 from threadloom.ids import ThreadId
 from threadloom.protocol.codec import encode_line
 from threadloom.protocol.rollout import HistoryMode, RolloutLine
+from threadloom.protocol.summary import SummaryState
 from threadloom.store.local.locks import WriterLock
 from threadloom.store.local.reader import iter_lines, open_rollout
 
 
 @dataclass(slots=True)
+class WrittenState:
+    """What the writer knows of its file after a write: enough to index it without reading."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    inode: int
+    state_blob: bytes
+    """The listing state, msgpack-encoded as the index stores it."""
+
+
+@dataclass(slots=True)
 class RolloutWriter:
-    """The open writer of one thread: its lock, its file, and what is still to materialise."""
+    """The open writer of one thread: its lock, its file, and what is still to materialise.
+
+    Methods are thread-safe; ``summary`` follows every line written (listing metadata).
+    """
 
     thread_id: ThreadId
     path: Path
@@ -31,10 +53,15 @@ class RolloutWriter:
     meta_line: RolloutLine | None = None
     """The session_meta to write first, while the thread is not yet on disk."""
     next_ordinal: int | None = None
+    summary: SummaryState | None = None
+    """Listing state of the file as written so far (None: not tracked)."""
     released: bool = False
-    written: int = 0
     dirty: bool = False
+    indexed: bool = True
+    """False while lines were written that the index has not been told about."""
+    _size: int | None = field(default=None, repr=False)
     _fd: int | None = field(default=None, repr=False)
+    _mutex: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def materialized(self) -> bool:
@@ -44,23 +71,62 @@ class RolloutWriter:
         if self.released:
             raise Conflict(f"the writer of thread {self.thread_id} was released", self.thread_id)
 
-    def append(self, lines: Iterable[RolloutLine]) -> None:
-        """Write lines after the current end (materialising first if needed)."""
+    def append(self, lines: Iterable[RolloutLine], *, sync: bool = False) -> None:
+        """Write lines after the current end (materialising first if needed), all or none.
+
+        ``sync``: return only once the lines are on stable storage.
+        """
+        with self._mutex:
+            self._write(list(lines), [], sync=sync)
+
+    def append_encoded(self, lines: list[bytes], *, sync: bool = False) -> None:
+        """Write already-encoded legacy lines (no newlines) after the pending session_meta.
+
+        The caller keeps ``summary`` in step (the writer cannot see inside these lines).
+        """
+        if self.history_mode != HistoryMode.LEGACY:
+            raise ValueError("encoded lines can only be appended to legacy rollouts")
+        with self._mutex:
+            self._write([], lines, sync=sync)
+
+    def _write(self, lines: list[RolloutLine], encoded: list[bytes], *, sync: bool) -> None:
         self.check_open()
-        out: list[bytes] = []
         if self.meta_line is not None:
-            out.append(self._encode(self.meta_line))
-        out.extend(self._encode(line) for line in lines)
-        if not out:
+            lines.insert(0, self.meta_line)
+        if not lines and not encoded:
+            if sync:
+                self._sync_locked()
             return
+        ordinal = self.next_ordinal
+        try:
+            out = [self._encode(line) for line in lines]
+        except BaseException:
+            self.next_ordinal = ordinal
+            raise
+        out.extend(encoded)
         fd = self._open()
-        payload = b"\n".join(out) + b"\n"
-        if self.written == 0 and not _ends_clean(fd):
-            payload = b"\n" + payload
-        _write_all(fd, payload)
-        self.written += len(payload)
+        start = self._size if self._size is not None else os.fstat(fd).st_size
+        if self._size is None and start > 0 and os.pread(fd, 1, start - 1) != b"\n":
+            out.insert(0, b"")  # close a torn last line first
+        out.append(b"")
+        payload = b"\n".join(out)
+        try:
+            _write_all(fd, payload)
+            if sync:
+                os.fdatasync(fd)
+        except BaseException:
+            self.next_ordinal = ordinal
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            self._size = None
+            raise
+        self._size = start + len(payload)
         self.meta_line = None
-        self.dirty = True
+        self.dirty = not sync
+        self.indexed = False
+        if self.summary is not None:
+            for line in lines:
+                self.summary.feed(line.type, line.payload)
 
     def persist(self) -> None:
         """Materialise now: write the pending session_meta."""
@@ -68,23 +134,43 @@ class RolloutWriter:
             self.append(())
 
     def flush(self) -> None:
-        """Make everything written durable (fsync)."""
+        """Make everything written durable."""
+        with self._mutex:
+            self._sync_locked()
+
+    def _sync_locked(self) -> None:
         if self._fd is not None and self.dirty:
-            os.fsync(self._fd)
+            os.fdatasync(self._fd)
             self.dirty = False
 
+    def written_state(self) -> WrittenState | None:
+        """The file's stat data and listing state, if lines were written since the last call."""
+        with self._mutex:
+            if self.indexed or self.summary is None or self._fd is None:
+                return None
+            st = os.fstat(self._fd)
+            self.indexed = True
+            return WrittenState(
+                self.path,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ino,
+                msgspec.msgpack.encode(self.summary),
+            )
+
     def close(self, *, flush: bool = True) -> None:
-        if self.released:
-            return
-        try:
-            if flush:
-                self.flush()
-        finally:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-            self.lock.release()
-            self.released = True
+        with self._mutex:
+            if self.released:
+                return
+            try:
+                if flush:
+                    self._sync_locked()
+            finally:
+                if self._fd is not None:
+                    os.close(self._fd)
+                    self._fd = None
+                self.lock.release()
+                self.released = True
 
     def _encode(self, line: RolloutLine) -> bytes:
         if self.history_mode == HistoryMode.PAGINATED:
@@ -114,11 +200,6 @@ class RolloutWriter:
                 self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
             )
         return self._fd
-
-
-def _ends_clean(fd: int) -> bool:
-    size = os.fstat(fd).st_size
-    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -1,0 +1,67 @@
+"""What a live thread writes, and in what form (rollout-format 10 and 11)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from threadloom.errors import InvalidRequest
+from threadloom.protocol.policy import EventMode, persisted, sanitize_extended
+from threadloom.protocol.rollout import EVENT_MSG, RESPONSE_ITEM, HistoryMode, RolloutLine
+
+_check_json = msgspec.json.Encoder().encode
+
+
+def _payload_types(line: RolloutLine) -> tuple[str | None, str | None]:
+    """``payload.type`` and, for ``item_completed``, ``payload.item.type``."""
+    payload: Any = line.payload
+    if line.type not in (EVENT_MSG, RESPONSE_ITEM) or not isinstance(payload, dict):
+        return None, None
+    kind = payload.get("type")
+    if not isinstance(kind, str):
+        return None, None
+    if kind != "item_completed":
+        return kind, None
+    item = payload.get("item")
+    item_type = item.get("type") if isinstance(item, dict) else None
+    return kind, item_type if isinstance(item_type, str) else None
+
+
+class PersistFilter:
+    """Drops what the thread's policy does not persist and sanitises what extended mode keeps.
+
+    Every kept line is checked to encode as JSON here, so a bad item fails its own ``append``
+    instead of the background write.
+    """
+
+    __slots__ = ("event_mode", "paginated")
+
+    def __init__(self, event_mode: EventMode, history_mode: HistoryMode) -> None:
+        self.event_mode = event_mode
+        self.paginated = history_mode == HistoryMode.PAGINATED
+
+    def apply(self, lines: Iterable[RolloutLine]) -> list[RolloutLine]:
+        kept: list[RolloutLine] = []
+        for given in lines:
+            if not isinstance(given, RolloutLine):
+                raise InvalidRequest(f"expected a RolloutLine, got {type(given).__name__}")
+            line = given
+            kind, item_type = _payload_types(line)
+            if not persisted(
+                line.type,
+                kind,
+                paginated=self.paginated,
+                mode=self.event_mode,
+                item_type=item_type,
+            ):
+                continue
+            if kind == "exec_command_end" and self.event_mode == EventMode.EXTENDED:
+                line = msgspec.structs.replace(line, payload=sanitize_extended(line.payload))
+            try:
+                _check_json(line)
+            except (TypeError, ValueError, msgspec.EncodeError) as exc:
+                raise InvalidRequest(f"rollout line cannot be stored as JSON: {exc}") from None
+            kept.append(line)
+        return kept
