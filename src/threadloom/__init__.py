@@ -1,7 +1,8 @@
 """threadloom: durable, forkable, searchable conversation threads in Codex's on-disk format.
 
 The public API: the ThreadStore boundary and its backends, their params and records, the
-LiveThread persistence handle, thread ids, and the error tree. Everything else lives in submodules named after what they own.
+LiveThread persistence handle, thread ids, and the error tree. Everything else lives in
+submodules named after what they own.
 """
 
 from threadloom.errors import (
