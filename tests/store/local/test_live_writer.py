@@ -19,7 +19,7 @@ from threadloom import (
 )
 from threadloom.protocol.codec import format_timestamp
 from threadloom.store.local import LocalThreadStore
-from threadloom.store.local import index as index_module
+from threadloom.store.local import jobs as jobs_module
 
 from .rollouts import T0, line, meta, user
 
@@ -37,7 +37,7 @@ def params(cwd: str = "/w") -> CreateThreadParams:
 async def test_listing_follows_a_live_thread_without_reading_its_file(
     store: LocalThreadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_run_jobs = index_module.run_jobs
+    real_run_jobs = jobs_module.run_jobs
 
     def no_reading(fn: Any, jobs: list[Any], progress: Any) -> Any:
         if jobs:
@@ -75,7 +75,7 @@ async def test_listing_follows_a_live_thread_without_reading_its_file(
 
 
 async def test_tail_of_a_file_with_a_torn_line_and_garbage(tmp_path: Path) -> None:
-    thread_id = str(new_thread_id())
+    thread_id = new_thread_id()
     rows = [meta(thread_id), user("one"), "{not json", user("two"), user("three")]
     path = tmp_path / f"sessions/2025/10/09/rollout-2025-10-09T08-53-20-{thread_id}.jsonl"
     path.parent.mkdir(parents=True)
@@ -92,7 +92,7 @@ async def test_tail_of_a_file_with_a_torn_line_and_garbage(tmp_path: Path) -> No
 
 
 async def test_tail_reads_lines_longer_than_its_block(tmp_path: Path) -> None:
-    thread_id = str(new_thread_id())
+    thread_id = new_thread_id()
     big = "x" * 700_000
     rows = [meta(thread_id), user(big), user("small"), user(big + "y")]
     path = tmp_path / f"sessions/2025/10/09/rollout-2025-10-09T08-53-20-{thread_id}.jsonl"
@@ -107,7 +107,7 @@ async def test_tail_reads_lines_longer_than_its_block(tmp_path: Path) -> None:
 
 
 async def test_fork_copies_bytes_restamped_and_drops_bad_lines(tmp_path: Path) -> None:
-    thread_id = str(new_thread_id())
+    thread_id = new_thread_id()
     rows = [meta(thread_id), user("one"), "{garbage", user("two"), user("three")]
     path = tmp_path / f"sessions/2025/10/09/rollout-2025-10-09T08-53-20-{thread_id}.jsonl"
     path.parent.mkdir(parents=True)
@@ -132,7 +132,7 @@ async def test_fork_copies_bytes_restamped_and_drops_bad_lines(tmp_path: Path) -
 
 
 async def test_resume_refuses_a_foreign_history_mode(tmp_path: Path) -> None:
-    thread_id = str(new_thread_id())
+    thread_id = new_thread_id()
     path = tmp_path / f"sessions/2025/10/09/rollout-2025-10-09T08-53-20-{thread_id}.jsonl"
     path.parent.mkdir(parents=True)
     before = "\n".join([meta(thread_id, history_mode="segmented"), user("hi")]) + "\n"
