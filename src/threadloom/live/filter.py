@@ -8,10 +8,9 @@ from typing import Any
 import msgspec
 
 from threadloom.errors import InvalidRequest
+from threadloom.protocol.codec import encode_line
 from threadloom.protocol.policy import EventMode, persisted, sanitize_extended
 from threadloom.protocol.rollout import EVENT_MSG, RESPONSE_ITEM, HistoryMode, RolloutLine
-
-_check_json = msgspec.json.Encoder().encode
 
 
 def _payload_types(line: RolloutLine) -> tuple[str | None, str | None]:
@@ -32,8 +31,8 @@ def _payload_types(line: RolloutLine) -> tuple[str | None, str | None]:
 class PersistFilter:
     """Drops what the thread's policy does not persist and sanitises what extended mode keeps.
 
-    Every kept line is checked to encode as JSON here, so a bad item fails its own ``append``
-    instead of the background write.
+    Every kept line is encoded here, so a bad item fails its own ``append`` instead of the
+    background write, and the store writes these bytes without encoding again.
     """
 
     __slots__ = ("event_mode", "paginated")
@@ -42,8 +41,10 @@ class PersistFilter:
         self.event_mode = event_mode
         self.paginated = history_mode == HistoryMode.PAGINATED
 
-    def apply(self, lines: Iterable[RolloutLine]) -> list[RolloutLine]:
+    def apply(self, lines: Iterable[RolloutLine]) -> tuple[list[RolloutLine], list[bytes]]:
+        """The kept lines and their encodings."""
         kept: list[RolloutLine] = []
+        encoded: list[bytes] = []
         for given in lines:
             if not isinstance(given, RolloutLine):
                 raise InvalidRequest(f"expected a RolloutLine, got {type(given).__name__}")
@@ -60,8 +61,8 @@ class PersistFilter:
             if kind == "exec_command_end" and self.event_mode == EventMode.EXTENDED:
                 line = msgspec.structs.replace(line, payload=sanitize_extended(line.payload))
             try:
-                _check_json(line)
+                encoded.append(encode_line(line))
             except (TypeError, ValueError, msgspec.EncodeError) as exc:
                 raise InvalidRequest(f"rollout line cannot be stored as JSON: {exc}") from None
             kept.append(line)
-        return kept
+        return kept, encoded

@@ -17,11 +17,15 @@ from collections.abc import Awaitable, Callable
 from threadloom.errors import Conflict, WriteFailed
 from threadloom.protocol.rollout import RolloutLine
 
-WriteFn = Callable[[list[RolloutLine], bool], Awaitable[None]]
-"""``write(batch, sync)``: append ``batch`` (possibly empty) and, if ``sync``, make it durable."""
+WriteFn = Callable[[list[RolloutLine], list[bytes], bool], Awaitable[None]]
+"""``write(batch, encoded, sync)``: append ``batch`` (possibly empty; ``encoded`` holds each
+line's bytes) and, if ``sync``, make it durable."""
 
-DEFAULT_MAX_PENDING = 4096
-DEFAULT_MAX_BATCH = 1024
+DEFAULT_MAX_PENDING = 65_536
+"""Lines accepted but not yet written, at most (whatever their size)."""
+DEFAULT_MAX_PENDING_BYTES = 64 << 20
+"""Bytes of lines accepted but not yet written, at most (a single larger put is let in alone)."""
+DEFAULT_MAX_BATCH = 4096
 
 
 class WriteQueue:
@@ -29,9 +33,11 @@ class WriteQueue:
 
     __slots__ = (
         "_admission",
+        "_encoded",
         "_failure",
         "_paused",
         "_pending",
+        "_pending_bytes",
         "_room",
         "_stopped",
         "_task",
@@ -41,6 +47,7 @@ class WriteQueue:
         "durable",
         "max_batch",
         "max_pending",
+        "max_pending_bytes",
         "thread_id",
         "written",
     )
@@ -51,11 +58,13 @@ class WriteQueue:
         write: WriteFn,
         *,
         max_pending: int = DEFAULT_MAX_PENDING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
         max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         self.thread_id = thread_id
         self._write = write
         self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
         self.max_batch = max_batch
         self.accepted = 0
         """Lines accepted so far."""
@@ -64,6 +73,8 @@ class WriteQueue:
         self.durable = 0
         """Lines known to be durable."""
         self._pending: list[RolloutLine] = []
+        self._encoded: list[bytes] = []
+        self._pending_bytes = 0
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._paused = False
@@ -84,27 +95,29 @@ class WriteQueue:
         if failure is not None:
             raise self._wrap(failure)
 
-    async def put(self, lines: list[RolloutLine]) -> None:
-        """Queue lines behind every line accepted before them; wait while the queue is full."""
+    async def put(self, lines: list[RolloutLine], encoded: list[bytes]) -> None:
+        """Queue lines (and their encodings) behind every line accepted before them; wait
+        while the queue is full."""
         self.check()
         if not lines:
             return
+        size = sum(map(len, encoded))
         admission = self._admission
-        if (admission is None or not admission.locked()) and self._has_room(len(lines)):
-            self._enqueue(lines)
+        if (admission is None or not admission.locked()) and self._has_room(len(lines), size):
+            self._enqueue(lines, encoded, size)
             return
         if self._admission is None:
             self._admission = asyncio.Lock()
         if self._room is None:
             self._room = asyncio.Event()
         async with self._admission:
-            while not self._has_room(len(lines)):
+            while not self._has_room(len(lines), size):
                 self.check()
                 self._room.clear()
                 self._kick()
                 await self._room.wait()
             self.check()
-            self._enqueue(lines)
+            self._enqueue(lines, encoded, size)
 
     async def wait(self, *, durable: bool) -> None:
         """Return once every line accepted so far is written (``durable``: and durable)."""
@@ -123,6 +136,8 @@ class WriteQueue:
             return
         self._stopped = reason
         self._pending.clear()
+        self._encoded.clear()
+        self._pending_bytes = 0
         error = Conflict(f"thread {self.thread_id} was {reason}", self.thread_id)
         for _, _, future in self._waiters:
             if not future.done():
@@ -136,11 +151,16 @@ class WriteQueue:
                 await asyncio.shield(task)
 
     # --- internals ----------------------------------------------------------------------
-    def _has_room(self, count: int) -> bool:
-        return not self._pending or len(self._pending) + count <= self.max_pending
+    def _has_room(self, count: int, size: int) -> bool:
+        return not self._pending or (
+            len(self._pending) + count <= self.max_pending
+            and self._pending_bytes + size <= self.max_pending_bytes
+        )
 
-    def _enqueue(self, lines: list[RolloutLine]) -> None:
+    def _enqueue(self, lines: list[RolloutLine], encoded: list[bytes], size: int) -> None:
         self._pending.extend(lines)
+        self._encoded.extend(encoded)
+        self._pending_bytes += size
         self.accepted += len(lines)
         self._kick()
 
@@ -160,15 +180,17 @@ class WriteQueue:
                 sync = need_sync and (
                     count == len(self._pending) or any(d and t <= end for t, d, _ in self._waiters)
                 )
-                batch = self._pending[:count]
+                batch, encoded = self._pending[:count], self._encoded[:count]
                 try:
-                    await self._write(batch, sync)
+                    await self._write(batch, encoded, sync)
                 except Exception as exc:
                     self._fail(exc)
                     return
                 if self._stopped is not None:
                     return
                 del self._pending[:count]
+                del self._encoded[:count]
+                self._pending_bytes -= sum(map(len, encoded))
                 self.written = end
                 if sync:
                     self.durable = end

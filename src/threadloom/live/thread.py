@@ -13,7 +13,7 @@ from threadloom.ids import ThreadId, parse_thread_id
 from threadloom.live.filter import PersistFilter
 from threadloom.live.materialize import worth_keeping
 from threadloom.live.metadata import LiveMetadata, now_ms
-from threadloom.live.queue import DEFAULT_MAX_PENDING, WriteQueue
+from threadloom.live.queue import DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_BYTES, WriteQueue
 from threadloom.protocol.policy import EventMode
 from threadloom.protocol.rollout import RolloutLine
 from threadloom.protocol.summary import SummaryState
@@ -53,6 +53,7 @@ class LiveThread:
 
     __slots__ = (
         "_buffer",
+        "_buffer_encoded",
         "_filter",
         "_history",
         "_metadata",
@@ -74,8 +75,13 @@ class LiveThread:
         ephemeral: bool = False,
         history: list[RolloutLine] | None = None,
         max_pending: int = DEFAULT_MAX_PENDING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
     ) -> None:
-        """Use ``create``, ``resume`` or ``fork``."""
+        """Use ``create``, ``resume`` or ``fork``.
+
+        ``max_pending`` / ``max_pending_bytes`` bound what may wait for the store; beyond them
+        ``append`` waits for the writer (back-pressure).
+        """
         self.store = store
         self.thread_id = stored.thread_id
         self.event_mode = event_mode
@@ -84,9 +90,15 @@ class LiveThread:
         self._metadata = LiveMetadata(stored)
         self._state = LiveState.MATERIALIZED if materialized else LiveState.STARTED
         self._buffer: list[RolloutLine] = []
+        self._buffer_encoded: list[bytes] = []
         self._history = history
         """Ephemeral and started threads: every line so far, session_meta first."""
-        self._queue = WriteQueue(self.thread_id, self._write, max_pending=max_pending)
+        self._queue = WriteQueue(
+            self.thread_id,
+            self._write,
+            max_pending=max_pending,
+            max_pending_bytes=max_pending_bytes,
+        )
 
     # --- opening ----------------------------------------------------------------------------
     @classmethod
@@ -98,6 +110,7 @@ class LiveThread:
         event_mode: EventMode = EventMode.LIMITED,
         ephemeral: bool = False,
         max_pending: int = DEFAULT_MAX_PENDING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
     ) -> LiveThread:
         """Start a new thread; nothing is written until it has something worth keeping.
 
@@ -129,6 +142,7 @@ class LiveThread:
             ephemeral=ephemeral,
             history=[meta_line],
             max_pending=max_pending,
+            max_pending_bytes=max_pending_bytes,
         )
 
     @classmethod
@@ -139,12 +153,20 @@ class LiveThread:
         *,
         event_mode: EventMode = EventMode.LIMITED,
         max_pending: int = DEFAULT_MAX_PENDING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
     ) -> LiveThread:
         """Reopen an existing thread for appending (Conflict if another writer has it)."""
         if not isinstance(params, ResumeThreadParams):
             params = ResumeThreadParams(thread_id=parse_thread_id(params))
         stored = await store.resume_thread(params)
-        return cls(store, stored, event_mode=event_mode, materialized=True, max_pending=max_pending)
+        return cls(
+            store,
+            stored,
+            event_mode=event_mode,
+            materialized=True,
+            max_pending=max_pending,
+            max_pending_bytes=max_pending_bytes,
+        )
 
     @classmethod
     async def fork(
@@ -156,6 +178,7 @@ class LiveThread:
         keep_items: int | None = None,
         event_mode: EventMode = EventMode.LIMITED,
         max_pending: int = DEFAULT_MAX_PENDING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
     ) -> LiveThread:
         """A new thread holding the first ``keep_items`` lines of another's history (all when
         None), written at once, open for appending."""
@@ -163,7 +186,14 @@ class LiveThread:
         stored = await store.fork_thread(
             ForkThreadParams(source_thread_id=source, thread=params, keep_items=keep_items)
         )
-        return cls(store, stored, event_mode=event_mode, materialized=True, max_pending=max_pending)
+        return cls(
+            store,
+            stored,
+            event_mode=event_mode,
+            materialized=True,
+            max_pending=max_pending,
+            max_pending_bytes=max_pending_bytes,
+        )
 
     # --- state ------------------------------------------------------------------------------
     @property
@@ -196,7 +226,7 @@ class LiveThread:
         background write, if nobody was told of it yet."""
         self._check_open()
         self._queue.check()
-        lines = self._filter.apply(items)
+        lines, encoded = self._filter.apply(items)
         if not lines:
             return
         self._metadata.observe(lines)
@@ -209,10 +239,12 @@ class LiveThread:
             self._history.extend(lines)
             if not any(worth_keeping(line) for line in lines):
                 self._buffer.extend(lines)
+                self._buffer_encoded.extend(encoded)
                 return
             lines = [*self._buffer, *lines]
+            encoded = [*self._buffer_encoded, *encoded]
             self._materialize_state()
-        await self._queue.put(lines)
+        await self._queue.put(lines, encoded)
 
     async def persist(self) -> None:
         """Materialise now (session_meta, then what was buffered) and make it durable."""
@@ -220,9 +252,9 @@ class LiveThread:
         if self.ephemeral:
             return
         if self._state is LiveState.STARTED:
-            lines = self._buffer
+            lines, encoded = self._buffer, self._buffer_encoded
             self._materialize_state()
-            await self._queue.put(lines)
+            await self._queue.put(lines, encoded)
             await self._queue.wait(durable=False)
             await self.store.persist_thread(ThreadIdParams(thread_id=self.thread_id))
         await self._queue.wait(durable=True)
@@ -252,7 +284,7 @@ class LiveThread:
         if self._state in (LiveState.SHUT_DOWN, LiveState.DISCARDED):
             return
         self._state = LiveState.DISCARDED
-        self._buffer = []
+        self._buffer, self._buffer_encoded = [], []
         await self._queue.stop(LiveState.DISCARDED.value)
         if not self.ephemeral:
             await self.store.discard_thread(ThreadIdParams(thread_id=self.thread_id))
@@ -309,11 +341,11 @@ class LiveThread:
         return self.metadata
 
     # --- internals --------------------------------------------------------------------------
-    async def _write(self, batch: list[RolloutLine], sync: bool) -> None:
+    async def _write(self, batch: list[RolloutLine], encoded: list[bytes], sync: bool) -> None:
         params = ThreadIdParams(thread_id=self.thread_id)
         if batch:
             await self.store.append_items(
-                AppendItemsParams(thread_id=self.thread_id, items=batch, sync=sync)
+                AppendItemsParams(thread_id=self.thread_id, items=batch, sync=sync, encoded=encoded)
             )
         elif sync:
             await self.store.flush_thread(params)
@@ -321,15 +353,15 @@ class LiveThread:
     async def _written(self, *, materialize: bool) -> None:
         """Hand every queued line to the store (materialising a started thread if asked)."""
         if self._state is LiveState.STARTED and materialize:
-            lines = self._buffer
+            lines, encoded = self._buffer, self._buffer_encoded
             self._materialize_state()
-            await self._queue.put(lines)
+            await self._queue.put(lines, encoded)
         if self._state is LiveState.MATERIALIZED:
             await self._queue.wait(durable=False)
 
     def _materialize_state(self) -> None:
         self._state = LiveState.MATERIALIZED
-        self._buffer = []
+        self._buffer, self._buffer_encoded = [], []
         self._history = None
 
     def _check_open(self) -> None:

@@ -241,7 +241,10 @@ class InMemoryThreadStore:
                 if tid in self._threads:
                     raise Conflict(f"thread {tid} is not open for writing", tid)
                 raise _not_found(tid)
-            lines = [_snapshot(line) for line in params.items]
+            if params.encoded is not None and len(params.encoded) == len(params.items):
+                lines = [_decoded(data) for data in params.encoded]
+            else:
+                lines = [_snapshot(line) for line in params.items]
             now = self._clock()
             thread = self._materialise(writer, now)
             for line in lines:
@@ -555,6 +558,13 @@ def _snapshot(line: RolloutLine) -> RolloutLine:
     try:
         return decode_line(encode_line(line))
     except (TypeError, msgspec.EncodeError, LineError) as exc:
+        raise InvalidRequest(f"rollout line cannot be stored as JSON: {exc}") from None
+
+
+def _decoded(data: bytes) -> RolloutLine:
+    try:
+        return decode_line(data)
+    except LineError as exc:
         raise InvalidRequest(f"rollout line cannot be stored as JSON: {exc}") from None
 
 

@@ -66,6 +66,9 @@ class AppendItemsParams(msgspec.Struct, frozen=True, kw_only=True):
     items: list[RolloutLine]
     sync: bool = False
     """Return only once these lines (and every earlier one) are durable."""
+    encoded: list[bytes] | None = None
+    """The items as ``protocol.codec.encode_line`` gives them, when the caller already has
+    them (LiveThread does): a store may write these bytes instead of encoding again."""
 
 
 class ThreadIdParams(msgspec.Struct, frozen=True, kw_only=True):

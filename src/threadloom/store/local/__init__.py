@@ -299,7 +299,7 @@ class LocalThreadStore:
 
     async def append_items(self, params: AppendItemsParams) -> None:
         writer = self._writer(params.thread_id)
-        await self._run(writer.append, params.items, sync=params.sync)
+        await self._run(writer.append, params.items, sync=params.sync, encoded=params.encoded)
 
     async def persist_thread(self, params: ThreadIdParams) -> None:
         await self._run(self._writer(params.thread_id).persist)
@@ -351,8 +351,10 @@ class LocalThreadStore:
             parent = parent_meta_copy(source.state.meta_payload, meta.history_mode, stamp)
             for line in (writer.meta_line, parent):
                 summary.feed(line.type, line.payload)
-            copied = fork.copied_history(Path(source.path), params.keep_items, stamp, summary)
-            writer.append_encoded([encode_line(parent), *copied])
+            with fork.copied_history(
+                Path(source.path), params.keep_items, stamp, summary
+            ) as chunks:
+                writer.append_chunks([encode_line(parent) + b"\n", *chunks])
             writer.summary = summary
             self._push_writer(writer)
             row = self._row(stored.thread_id)

@@ -2,19 +2,26 @@
 
 The child's file holds its own session_meta, the parent's first session_meta, then the
 parent's lines up to the cut, each with the fork time as its timestamp. Lines are copied as
-bytes: only the envelope is parsed (the payload is validated, not decoded), so forking a
-large thread costs little more than copying its bytes. Malformed and torn lines are dropped.
+bytes straight from a memory map of the parent: each line's envelope is validated (the
+payload is checked, not decoded) and, for lines in Codex's canonical form, only the
+timestamp is replaced, so forking a large thread costs little more than copying its bytes.
+Malformed and torn lines are dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 
 from threadloom.protocol.rollout import EVENT_MSG, SESSION_META, TURN_CONTEXT
 from threadloom.protocol.summary import SummaryState
-from threadloom.store.local.reader import iter_raw_lines, open_rollout
+from threadloom.store.local.reader import open_rollout
+
+Chunk = bytes | memoryview
 
 
 class _Envelope(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -32,32 +39,76 @@ _decode_payload = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 _SUMMARY_KINDS = frozenset({EVENT_MSG, TURN_CONTEXT, SESSION_META})
 """Kinds whose lines can change a summary (response items cannot once the meta is read)."""
+_PREFIX = b'{"timestamp":"'
+_STAMP_END = len(_PREFIX) + len("2025-01-01T00:00:00.000Z")
 
 
+@contextlib.contextmanager
+def _contents(source: Path) -> Iterator[bytes | mmap.mmap]:
+    if source.name.endswith(".zst"):
+        with open_rollout(source) as stream:
+            yield stream.read()
+        return
+    with open(source, "rb") as f:
+        if f.seek(0, 2) == 0:
+            yield b""
+            return
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        yield mapped
+    finally:
+        with contextlib.suppress(BufferError):  # a view still alive: closed when collected
+            mapped.close()
+
+
+@contextlib.contextmanager
 def copied_history(
     source: Path, keep: int | None, timestamp: str, summary: SummaryState
-) -> list[bytes]:
-    """The source's lines after its first session_meta (the first ``keep`` of them), re-stamped.
+) -> Iterator[list[Chunk]]:
+    """The source's lines after its first session_meta (the first ``keep``), re-stamped, as
+    chunks to write in order (newlines included); valid inside the ``with`` block only.
 
     The lines that can change a listing summary are fed into ``summary`` on the way.
     """
-    out: list[bytes] = []
+    head = _PREFIX + timestamp.encode() + b'"'
+    if len(head) != _STAMP_END + 1:
+        raise ValueError(f"not a canonical timestamp: {timestamp}")
+    with _contents(source) as data:
+        chunks = _chunks(data, keep, head, timestamp, summary)
+        try:
+            yield chunks
+        finally:
+            chunks.clear()
+
+
+def _chunks(
+    data: bytes | mmap.mmap, keep: int | None, head: bytes, timestamp: str, summary: SummaryState
+) -> list[Chunk]:
+    view = memoryview(data)
+    chunks: list[Chunk] = []
+    copied = 0
     seen_meta = False
-    with open_rollout(source) as stream:
-        for _, raw, complete in iter_raw_lines(stream):
-            if keep is not None and len(out) >= keep:
-                break
-            if not complete or not raw.strip():
-                continue
-            try:
-                envelope = _decode(raw)
-            except msgspec.DecodeError:
-                continue
-            if not seen_meta:
-                seen_meta = envelope.type == SESSION_META
-                continue
-            if envelope.type in _SUMMARY_KINDS:
-                summary.feed(envelope.type, _decode_payload(envelope.payload))
+    pos, size = 0, len(data)
+    while pos < size and (keep is None or copied < keep):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break  # a torn last line
+        start, pos = pos, nl + 1
+        try:
+            envelope = _decode(view[start:nl])
+        except msgspec.DecodeError:
+            continue
+        if not seen_meta:
+            seen_meta = envelope.type == SESSION_META
+            continue
+        if envelope.type in _SUMMARY_KINDS:
+            summary.feed(envelope.type, _decode_payload(envelope.payload))
+        first_quote = data.find(b'"', start + len(_PREFIX), nl)
+        if first_quote == start + _STAMP_END and data[start : start + len(_PREFIX)] == _PREFIX:
+            # canonical envelope: the same bytes with the timestamp replaced
+            chunks += (head, view[start + _STAMP_END + 1 : nl + 1])
+        else:
             envelope.timestamp = timestamp
-            out.append(_encode(envelope))
-    return out
+            chunks.append(_encode(envelope) + b"\n")
+        copied += 1
+    return chunks

@@ -26,6 +26,8 @@ from threadloom.protocol.summary import SummaryState
 from threadloom.store.local.locks import WriterLock
 from threadloom.store.local.reader import iter_lines, open_rollout
 
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)
+
 
 @dataclass(slots=True)
 class WrittenState:
@@ -71,29 +73,53 @@ class RolloutWriter:
         if self.released:
             raise Conflict(f"the writer of thread {self.thread_id} was released", self.thread_id)
 
-    def append(self, lines: Iterable[RolloutLine], *, sync: bool = False) -> None:
+    def append(
+        self,
+        lines: Iterable[RolloutLine],
+        *,
+        sync: bool = False,
+        encoded: list[bytes] | None = None,
+    ) -> None:
         """Write lines after the current end (materialising first if needed), all or none.
 
-        ``sync``: return only once the lines are on stable storage.
+        ``sync``: return only once the lines are on stable storage. ``encoded``: the lines'
+        bytes as ``encode_line`` gives them (used as they are by legacy rollouts).
         """
+        todo = list(lines)
         with self._mutex:
-            self._write(list(lines), [], sync=sync)
+            if encoded is not None and self.history_mode == HistoryMode.LEGACY:
+                if len(encoded) != len(todo):
+                    raise ValueError("one encoding per line is required")
+                self._write([], encoded, sync=sync, fed=todo)
+            else:
+                self._write(todo, [], sync=sync)
 
-    def append_encoded(self, lines: list[bytes], *, sync: bool = False) -> None:
-        """Write already-encoded legacy lines (no newlines) after the pending session_meta.
+    def append_chunks(self, chunks: list[bytes | memoryview], *, sync: bool = False) -> None:
+        """Write whole legacy lines given as chunks (newlines included) after the pending
+        session_meta, without joining them first.
 
         The caller keeps ``summary`` in step (the writer cannot see inside these lines).
         """
         if self.history_mode != HistoryMode.LEGACY:
-            raise ValueError("encoded lines can only be appended to legacy rollouts")
+            raise ValueError("raw lines can only be appended to legacy rollouts")
         with self._mutex:
-            self._write([], lines, sync=sync)
+            self._write([], [], sync=sync, chunks=chunks)
 
-    def _write(self, lines: list[RolloutLine], encoded: list[bytes], *, sync: bool) -> None:
+    def _write(
+        self,
+        lines: list[RolloutLine],
+        encoded: list[bytes],
+        *,
+        sync: bool,
+        fed: list[RolloutLine] | None = None,
+        chunks: list[bytes | memoryview] | None = None,
+    ) -> None:
+        """Write ``lines``, then the ``encoded`` ones (``fed``: what they hold), then
+        ``chunks``; all or nothing."""
         self.check_open()
         if self.meta_line is not None:
             lines.insert(0, self.meta_line)
-        if not lines and not encoded:
+        if not lines and not encoded and not chunks:
             if sync:
                 self._sync_locked()
             return
@@ -108,10 +134,13 @@ class RolloutWriter:
         start = self._size if self._size is not None else os.fstat(fd).st_size
         if self._size is None and start > 0 and os.pread(fd, 1, start - 1) != b"\n":
             out.insert(0, b"")  # close a torn last line first
-        out.append(b"")
-        payload = b"\n".join(out)
+        buffers: list[bytes | memoryview] = []
+        if out:
+            out.append(b"")
+            buffers.append(b"\n".join(out))
+        buffers.extend(chunks or ())
         try:
-            _write_all(fd, payload)
+            written = _write_all(fd, buffers)
             if sync:
                 os.fdatasync(fd)
         except BaseException:
@@ -120,12 +149,12 @@ class RolloutWriter:
                 os.ftruncate(fd, start)
             self._size = None
             raise
-        self._size = start + len(payload)
+        self._size = start + written
         self.meta_line = None
         self.dirty = not sync
         self.indexed = False
         if self.summary is not None:
-            for line in lines:
+            for line in lines if fed is None else [*lines, *fed]:
                 self.summary.feed(line.type, line.payload)
 
     def persist(self) -> None:
@@ -202,11 +231,23 @@ class RolloutWriter:
         return self._fd
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+def _write_all(fd: int, buffers: list[bytes | memoryview]) -> int:
+    """Write every buffer in order (``writev``, resuming after short writes); bytes written."""
+    total = 0
+    pending = [memoryview(b) for b in buffers if len(b)]
+    first = 0
+    while first < len(pending):
+        n = os.writev(fd, pending[first : first + _IOV_MAX])
+        total += n
+        while n:
+            head = pending[first]
+            if n >= len(head):
+                n -= len(head)
+                first += 1
+            else:
+                pending[first] = head[n:]
+                n = 0
+    return total
 
 
 def next_ordinal(path: Path) -> int:
