@@ -42,6 +42,7 @@ class WriteQueue:
         "_stopped",
         "_task",
         "_waiters",
+        "_waiting",
         "_write",
         "accepted",
         "durable",
@@ -81,6 +82,8 @@ class WriteQueue:
         self._stopped: str | None = None
         self._waiters: list[tuple[int, bool, asyncio.Future[None]]] = []
         self._admission: asyncio.Lock | None = None
+        self._waiting = 0
+        """Puts waiting for room: a new put goes behind them."""
         self._room: asyncio.Event | None = None
 
     @property
@@ -102,22 +105,25 @@ class WriteQueue:
         if not lines:
             return
         size = sum(map(len, encoded))
-        admission = self._admission
-        if (admission is None or not admission.locked()) and self._has_room(len(lines), size):
+        if not self._waiting and self._has_room(len(lines), size):
             self._enqueue(lines, encoded, size)
             return
         if self._admission is None:
             self._admission = asyncio.Lock()
         if self._room is None:
             self._room = asyncio.Event()
-        async with self._admission:
-            while not self._has_room(len(lines), size):
+        self._waiting += 1
+        try:
+            async with self._admission:
+                while not self._has_room(len(lines), size):
+                    self.check()
+                    self._room.clear()
+                    self._kick()
+                    await self._room.wait()
                 self.check()
-                self._room.clear()
-                self._kick()
-                await self._room.wait()
-            self.check()
-            self._enqueue(lines, encoded, size)
+                self._enqueue(lines, encoded, size)
+        finally:
+            self._waiting -= 1
 
     async def wait(self, *, durable: bool) -> None:
         """Return once every line accepted so far is written (``durable``: and durable)."""
@@ -224,4 +230,6 @@ class WriteQueue:
             self._room.set()
 
     def _wrap(self, exc: BaseException) -> WriteFailed:
-        return WriteFailed(self.thread_id, exc, len(self._pending))
+        error = WriteFailed(self.thread_id, exc, len(self._pending))
+        error.__cause__ = exc
+        return error

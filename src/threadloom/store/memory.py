@@ -405,7 +405,19 @@ class InMemoryThreadStore:
         if patch.memory_mode is not UNSET and patch.memory_mode not in MEMORY_MODES:
             raise InvalidRequest(f"invalid memory mode: {patch.memory_mode}")
         async with self._lock:
-            thread = self._for_metadata(params.thread_id, include_archived=params.include_archived)
+            writer = self._writers.get(params.thread_id)
+            if (
+                writer is not None
+                and writer.pending is not None
+                and writer.pending.meta.history_mode == HistoryMode.PAGINATED
+                and name is UNSET
+            ):
+                # a started paginated thread: its metadata is kept aside, not stored (12.1)
+                thread = writer.pending
+            else:
+                thread = self._for_metadata(
+                    params.thread_id, include_archived=params.include_archived
+                )
             if name is not UNSET:
                 thread.set_name(name or "", self._next_name_seq())
             if patch.git is not None or patch.memory_mode is not UNSET:

@@ -37,6 +37,7 @@ from threadloom.store.local.spawn import SpawnEdges
 from threadloom.store.local.watcher import Watcher
 from threadloom.store.local.writer import RolloutWriter, decompress_in_place, next_ordinal
 from threadloom.store.params import (
+    UNSET,
     AppendItemsParams,
     CreateThreadParams,
     FindSpawnDescendantParams,
@@ -223,6 +224,9 @@ class LocalThreadStore:
 
     def _create(self, params: CreateThreadParams) -> StoredThread:
         thread_id = parse_thread_id(params.thread_id)
+        self._sync()
+        if self.index.find(thread_id) is not None or self.index.find_invalid(thread_id):
+            raise Conflict(f"thread {thread_id} already exists", thread_id)
         created = created_ms(params)  # one clock reading for the name, the meta and the record
         params = msgspec.structs.replace(params, created_at_ms=created)
         meta_line = session_meta_line(params)
@@ -468,11 +472,11 @@ class LocalThreadStore:
         with self._writers_lock:
             writer = self._writers.get(params.thread_id)
         if writer is not None and not writer.materialized:
-            if writer.history_mode == HistoryMode.PAGINATED:
+            if writer.history_mode == HistoryMode.PAGINATED and params.patch.name is UNSET:
                 # a started paginated thread: its metadata is kept aside, no file (12.1)
                 row = self._pending_row(writer)
                 mutations.update_metadata(self.home, self.index, row, params.patch, writer)
-                return self._stored(row)
+                return self._stored(self._pending_row(writer))
             writer.persist()
         row = self._row(params.thread_id, include_archived=params.include_archived)
         mutations.update_metadata(self.home, self.index, row, params.patch, writer)
@@ -483,6 +487,7 @@ class LocalThreadStore:
         assert writer.meta_line is not None
         state = SummaryState()
         state.feed(writer.meta_line.type, writer.meta_line.payload)
+        state = self.index.with_override(state)
         return FileRow(
             path=str(writer.path),
             thread_id=writer.thread_id,

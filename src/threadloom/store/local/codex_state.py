@@ -98,7 +98,10 @@ def metadata_changed(
     and Codex re-derives it from the file.
     """
     git = git or GitInfo()
-    mtime_ms = rollout.stat().st_mtime_ns // 1_000_000
+    try:
+        mtime_ms = rollout.stat().st_mtime_ns // 1_000_000
+    except FileNotFoundError:  # a started paginated thread: no file yet (rollout-format 12.1)
+        mtime_ms = time.time_ns() // 1_000_000
     with _open(home / STATE_DB) as conn:
         if conn is None or not _has_table(conn, "threads"):
             return

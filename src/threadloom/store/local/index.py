@@ -289,7 +289,7 @@ class Index:
         this path or, by thread id, in ``moved`` (rows of files that disappeared: recency,
         activity).
         """
-        state = self._with_override(_state_decoder.decode(blob))
+        state = self.with_override(_state_decoder.decode(blob))
         blob = _state_encoder.encode(state)
         thread_id = state.thread_id.lower() if state.thread_id and not state.invalid else None
         meta = None
@@ -424,7 +424,7 @@ class Index:
                 f"SELECT path, state FROM files WHERE thread_id IN ({marks})", chunk
             ).fetchall()
             for path, blob in rows:
-                state = self._with_override(_state_decoder.decode(blob))
+                state = self.with_override(_state_decoder.decode(blob))
                 self.conn.execute(
                     "UPDATE files SET state = ? WHERE path = ?",
                     (_state_encoder.encode(state), path),
@@ -492,7 +492,8 @@ class Index:
             self.conn.execute("ROLLBACK")
             raise
 
-    def _with_override(self, state: SummaryState) -> SummaryState:
+    def with_override(self, state: SummaryState) -> SummaryState:
+        """``state`` with the metadata kept outside its rollout laid over it."""
         thread_id = state.thread_id
         if thread_id is None:
             return state
