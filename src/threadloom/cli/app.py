@@ -274,6 +274,14 @@ def index_command(
     )
 
 
+@app.command("app-server")
+def app_server(home: HomeOption = None) -> None:
+    """Serve Codex's app-server thread API (JSON-RPC) on stdin/stdout."""
+    from threadloom.server.main import run_stdio  # noqa: PLC0415 - only this command needs it
+
+    asyncio.run(run_stdio(CodexHome.from_env(home).root))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -147,10 +147,13 @@ class CodexPeer:
         env: Mapping[str, str] | None = None,
         client_name: str = CLIENT_NAME,
         opt_out_notifications: tuple[str, ...] = (),
+        command: Sequence[str] | None = None,
     ) -> None:
+        """``command``: another server to drive instead of Codex (e.g. threadloom's own
+        ``python -m threadloom app-server``), spoken to exactly the same way."""
         self.home = Path(home)
         self.timeout = timeout
-        found = binary or self.find_binary()
+        found = binary or (Path(command[0]) if command else self.find_binary())
         if found is None:
             raise CodexPeerError(f"codex binary not found (set {BINARY_ENV})")
         self.binary = found
@@ -168,7 +171,7 @@ class CodexPeer:
         full_env.setdefault("RUST_LOG", "error")
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
-            [*prefix, str(self.binary), "app-server"],
+            [*prefix, *(command or (str(self.binary), "app-server"))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

@@ -1,0 +1,79 @@
+"""JSON-RPC framing as Codex's app server speaks it (app-server-threads 1.1).
+
+One JSON object per message. Replies carry no ``"jsonrpc"``; a response is
+``{"id":…,"result":…}``, an error ``{"error":{"code":…,"message":…},"id":…}``, a
+notification ``{"method":…,"params":…,"emittedAtMs":…}``. Input that is not JSON, an object
+with neither ``id`` nor ``method``, and notifications nobody handles are ignored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from threadloom.errors import ThreadloomError, jsonrpc_code
+
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+MISSING = object()
+"""``params`` absent from a request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: Any
+    method: str
+    params: Any
+    """The ``params`` value, or ``MISSING``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    method: str
+    params: Any
+
+
+Incoming = Request | Notification
+
+
+def parse(data: bytes | str) -> Incoming | None:
+    """The message in ``data``, or None when it is to be ignored."""
+    try:
+        obj = _decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    method = obj.get("method")
+    has_id = "id" in obj and isinstance(obj["id"], (int, str)) and not isinstance(obj["id"], bool)
+    if not isinstance(method, str):
+        if has_id and "method" in obj:
+            return Request(obj["id"], "", obj.get("params", MISSING))
+        return None
+    if has_id:
+        return Request(obj["id"], method, obj.get("params", MISSING))
+    return Notification(method, obj.get("params"))
+
+
+def result(request_id: Any, value: Any) -> bytes:
+    return _encode({"id": request_id, "result": value})
+
+
+def error(request_id: Any, code: int, message: str, data: Any = None) -> bytes:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        body["data"] = data
+    return _encode({"error": body, "id": request_id})
+
+
+def error_from(request_id: Any, exc: ThreadloomError) -> bytes:
+    return error(request_id, jsonrpc_code(exc), exc.message, getattr(exc, "data", None))
+
+
+def notification(method: str, params: Any, emitted_at_ms: int | None = None) -> bytes:
+    at = emitted_at_ms if emitted_at_ms is not None else time.time_ns() // 1_000_000
+    return _encode({"method": method, "params": params, "emittedAtMs": at})
