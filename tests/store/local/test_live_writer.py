@@ -144,3 +144,27 @@ async def test_resume_refuses_a_foreign_history_mode(tmp_path: Path) -> None:
         assert path.read_text() == before
     finally:
         await store.close()
+
+
+async def test_an_empty_rollout_left_by_a_killed_creator_does_not_block_the_id(
+    tmp_path: Path,
+) -> None:
+    thread_id = new_thread_id()
+    stale = tmp_path / f"sessions/2025/10/09/rollout-2025-10-09T08-53-20-{thread_id}.jsonl"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"")
+    store = LocalThreadStore(tmp_path, watch=False)
+    try:
+        live = await LiveThread.create(
+            store,
+            CreateThreadParams(
+                thread_id=thread_id, cwd="/w", originator="codex_cli_rs", cli_version="0.169.0"
+            ),
+        )
+        await live.append([event({"type": "user_message", "message": "again", "images": []})])
+        await live.shutdown()
+        assert not stale.exists()
+        page = await store.list_threads(ListThreadsParams())
+        assert [t.preview for t in page.items] == ["again"]
+    finally:
+        await store.close()

@@ -224,15 +224,17 @@ class LocalThreadStore:
 
     def _create(self, params: CreateThreadParams) -> StoredThread:
         thread_id = parse_thread_id(params.thread_id)
-        self._sync()
-        if self.index.find(thread_id) is not None or self.index.find_invalid(thread_id):
-            raise Conflict(f"thread {thread_id} already exists", thread_id)
         created = created_ms(params)  # one clock reading for the name, the meta and the record
         params = msgspec.structs.replace(params, created_at_ms=created)
         meta_line = session_meta_line(params)
         path = self.home.root / rollout_relative_path(thread_id, created)
         lock = WriterLock(self.home.writer_locks, thread_id)
         lock.acquire()
+        try:
+            self._check_new(thread_id)
+        except BaseException:
+            lock.release()
+            raise
         writer = RolloutWriter(
             thread_id,
             path,
@@ -258,6 +260,24 @@ class LocalThreadStore:
             state=state,
         )
         return self._stored(row)
+
+    def _check_new(self, thread_id: ThreadId) -> None:
+        """Refuse an id that is stored already (under its writer lock, so no race). An empty
+        file left by a creator killed before its first write holds nothing: it is removed."""
+        self._sync()
+        if self.index.find(thread_id) is not None:
+            raise Conflict(f"thread {thread_id} already exists", thread_id)
+        invalid = self.index.find_invalid(thread_id)
+        if invalid is not None:
+            path = Path(invalid[0])
+            try:
+                empty = path.stat().st_size == 0
+            except FileNotFoundError:
+                empty = True
+            if not empty:
+                raise Conflict(f"thread {thread_id} already exists", thread_id)
+            path.unlink(missing_ok=True)
+            self.index.refresh_paths([path])
 
     async def resume_thread(self, params: ResumeThreadParams) -> StoredThread:
         return await self._run(self._resume, params)

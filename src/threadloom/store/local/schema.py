@@ -7,6 +7,7 @@ The index is a cache of the rollout files: delete it at any time and it is rebui
 from __future__ import annotations
 
 import sqlite3
+import time
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: files, names, full-text search, spawn edges
@@ -106,11 +107,25 @@ SCHEMA_VERSION = len(MIGRATIONS)
 def connect(path: str) -> sqlite3.Connection:
     """Open the index (WAL, busy timeout) and bring its schema up to date."""
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _enable_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA temp_store=MEMORY")
     migrate(conn)
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """Switch to WAL. Another process doing the same on a new file makes SQLite answer
+    "database is locked" at once (no busy wait for this pragma), so retry until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def migrate(conn: sqlite3.Connection) -> None:
