@@ -420,6 +420,13 @@ class ThreadSettingsApplied(Event, frozen=True, kw_only=True, tag="thread_settin
     thread_settings: ThreadSettings
 
     def _check(self) -> str | None:
+        mode = self.thread_settings.collaboration_mode
+        if not (
+            isinstance(mode, dict)
+            and isinstance(mode.get("mode"), str)
+            and isinstance(mode.get("settings"), dict)
+        ):
+            return "thread_settings.collaboration_mode needs `mode` and `settings`"
         return uuid_problem(self.thread_id, "thread_id")
 
 
