@@ -72,11 +72,12 @@ def array(item: Check) -> Check:
 
 
 def variant(*allowed: str) -> Check:
-    """A string enum; the message lists the variants as serde does."""
+    """A string enum; the message lists the variants as serde does (a value that is not a
+    string is refused as serde refuses it for any enum: ``expected string or map``)."""
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise invalid_type(value, "a string")
+            raise invalid_type(value, "string or map")
         if value not in allowed:
             if len(allowed) == 2:
                 listed = f"`{allowed[0]}` or `{allowed[1]}`"
@@ -92,6 +93,9 @@ def variant(*allowed: str) -> Check:
 class Field:
     check: Check
     required: bool = False
+    nullable: bool = True
+    """An optional member given as ``null`` counts as absent (an ``Option`` in Codex); False
+    for Codex's ``#[serde(default)]`` members (e.g. ``bool``), which refuse ``null``."""
 
 
 def struct(name: str, fields: dict[str, Field]) -> Callable[[Any], dict[str, Any]]:
@@ -105,7 +109,7 @@ def struct(name: str, fields: dict[str, Field]) -> Callable[[Any], dict[str, Any
             spec = fields.get(key)
             if spec is None:
                 continue
-            if raw is None and not spec.required:
+            if raw is None and not spec.required and spec.nullable:
                 continue
             out[key] = spec.check(raw)
         for key, spec in fields.items():

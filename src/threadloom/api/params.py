@@ -9,6 +9,14 @@ from threadloom.protocol.source import SOURCE_KINDS
 from threadloom.store.params import DEFAULT_PAGE_SIZE, ListThreadsParams, SortDirection, SortKey
 
 _SORT_KEYS = ("created_at", "updated_at", "recency_at", "section_position")
+JSONRPC_INVALID_PARAMS = -32602
+
+
+class InvalidParams(InvalidRequest):
+    """Params a method refuses by its own rules with JSON-RPC "invalid params" (-32602), as
+    Codex refuses ``thread/list``'s ``originators``; ``rpc_code`` overrides the class code."""
+
+    rpc_code = JSONRPC_INVALID_PARAMS
 
 
 def _type_name(value: Any) -> str:
@@ -35,7 +43,7 @@ def _invalid_type(value: Any, expected: str) -> InvalidRequest:
 
 def _variants(value: Any, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str):
-        raise _invalid_type(value, "a string")
+        raise _invalid_type(value, "string or map")  # serde's text for any enum
     if value not in allowed:
         if len(allowed) == 2:
             listed = f"`{allowed[0]}` or `{allowed[1]}`"
@@ -56,10 +64,11 @@ def _opt_str_list(value: Any) -> list[str] | None:
     return list(value)
 
 
-def list_params(raw: Any) -> ListThreadsParams:
+def list_params(raw: Any, *, rules: bool = True) -> ListThreadsParams:
     """``thread/list`` params (an object, or null for all defaults) as ListThreadsParams.
 
-    Beyond decoding, the local app server's rules (observed on 0.169.0): a non-empty
+    Beyond decoding, unless ``rules`` is false (decoding only, as Codex does before the
+    handshake), the local app server's rules (observed on 0.169.0): a non-empty
     ``originators`` is refused; ``section_position`` sorting needs a ``sectionId``; a
     ``sectionId`` selects a section no stored thread belongs to (an empty listing, expressed
     as an empty cwd filter). A ``searchTerm`` of ``""`` filters nothing but is kept: it sends
@@ -83,9 +92,10 @@ def list_params(raw: Any) -> ListThreadsParams:
     sort_key = SortKey.CREATED_AT if sort_key is None else _variants(sort_key, _SORT_KEYS)
     direction = raw.get("sortDirection")
     direction = SortDirection.DESC if direction is None else _variants(direction, ("asc", "desc"))
-    kinds = _opt_str_list(raw.get("sourceKinds")) or []
-    for kind in kinds:
-        _variants(kind, SOURCE_KINDS)
+    raw_kinds = raw.get("sourceKinds")
+    if raw_kinds is not None and not isinstance(raw_kinds, list):
+        raise _invalid_type(raw_kinds, "a sequence")
+    kinds = [_variants(kind, SOURCE_KINDS) for kind in raw_kinds or ()]
     archived = raw.get("archived")
     if archived is not None and not isinstance(archived, bool):
         raise _invalid_type(archived, "a boolean")
@@ -106,10 +116,10 @@ def list_params(raw: Any) -> ListThreadsParams:
     section = raw.get("sectionId")
     if section is not None and not isinstance(section, str):
         raise _invalid_type(section, "a string")
-    if _opt_str_list(raw.get("originators")):
-        raise InvalidRequest("originator filtering is not supported by the local app-server")
+    if _opt_str_list(raw.get("originators")) and rules:
+        raise InvalidParams("originator filtering is not supported by the local app-server")
     if sort_key == "section_position":
-        if section is None:
+        if section is None and rules:
             raise InvalidRequest("section-position sorting requires a section filter")
         sort_key = SortKey.CREATED_AT
     if section is not None:

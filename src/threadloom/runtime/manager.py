@@ -3,18 +3,41 @@
 A thread is loaded by starting, resuming or forking it; it stays loaded (its writer held)
 until it is removed, even when its last subscriber leaves, as in Codex. Listeners hear of
 every thread created, so a server can announce it.
+
+``start``, ``resume`` and ``fork`` load threads the way Codex 0.169.0's app server does
+(app-server-threads 4.2-4.4, rollout-format 12, 16): a started thread writes nothing yet; a
+resumed one records its settings (``thread_settings_applied``) only when they differ from the
+last ones it recorded; a fork copies its source's history re-serialised (legacy) or points
+into it (paginated), marks an unfinished last turn as interrupted and records its settings.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from threadloom.ids import ThreadId
+import msgspec
+
+from threadloom.errors import InvalidRequest, NotFound
+from threadloom.ids import ThreadId, new_thread_id, new_uuid7
 from threadloom.live import LiveThread
+from threadloom.live.metadata import now_ms
+from threadloom.protocol.codec import format_timestamp
+from threadloom.protocol.policy import EventMode
+from threadloom.protocol.rollout import EVENT_MSG, HistoryMode, RolloutLine
+from threadloom.protocol.turns import load_line
+from threadloom.runtime.forking import canonical_line, fork_cut, interruption_lines
+from threadloom.runtime.history import HistoryScan, history_source
+from threadloom.runtime.settings import ThreadSettings
 from threadloom.store.base import ThreadStore
+from threadloom.store.create import session_meta_line
+from threadloom.store.params import CreateThreadParams, ForkThreadParams, ReadThreadParams
+from threadloom.store.records import StoredThread
+
+COPY_BATCH = 4096
+"""Lines a fork re-serialises per step (in a worker thread), then hands to the child."""
 
 
 @dataclass(slots=True)
@@ -22,8 +45,8 @@ class LoadedThread:
     """One loaded thread: its persistence handle, its settings and its subscribers."""
 
     live: LiveThread
-    settings: dict[str, Any] = field(default_factory=dict)
-    """What the thread runs with (model, cwd, sandbox…), as the app server reports it."""
+    settings: ThreadSettings | None = None
+    """What the thread runs with (model, cwd, sandbox…); None: the server's defaults."""
     subscribers: set[int] = field(default_factory=set)
     status: dict[str, Any] = field(default_factory=lambda: {"type": "idle"})
 
@@ -32,14 +55,39 @@ class LoadedThread:
         return self.live.thread_id
 
 
+@dataclass(slots=True)
+class Loaded:
+    """What loading a thread produced, beside the thread itself."""
+
+    thread: LoadedThread
+    first_load: bool = True
+    """False: the thread was loaded already (``resume`` of a loaded thread)."""
+    stored: StoredThread | None = None
+    """The stored record read before loading (``resume``: what the result reports)."""
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    token_usage: dict[str, Any] | None = None
+    """``thread/tokenUsage/updated`` params for the thread's last token count."""
+
+
+def archived_error(thread_id: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"session {thread_id} is archived. Run `codex unarchive {thread_id}` to unarchive it first."
+    )
+
+
+def no_rollout(thread_id: str) -> NotFound:
+    return NotFound(f"no rollout found for thread id {thread_id}", thread_id)
+
+
 CreatedListener = Callable[[LoadedThread], Awaitable[None]]
 
 
 class ThreadManager:
     """Loaded threads by id; every method is safe to call from concurrent tasks."""
 
-    def __init__(self, store: ThreadStore) -> None:
+    def __init__(self, store: ThreadStore, *, event_mode: EventMode = EventMode.LIMITED) -> None:
         self.store = store
+        self.event_mode = event_mode
         self._threads: dict[ThreadId, LoadedThread] = {}
         self._listeners: list[CreatedListener] = []
         self._lock = asyncio.Lock()
@@ -73,3 +121,307 @@ class ThreadManager:
     async def close(self) -> None:
         for thread_id in list(self._threads):
             await self.remove(thread_id)
+
+    # --- start ---------------------------------------------------------------------------------
+    async def start(
+        self,
+        params: CreateThreadParams,
+        settings: ThreadSettings,
+        *,
+        ephemeral: bool = False,
+        subscriber: int | None = None,
+    ) -> LoadedThread:
+        """Create and load a new thread; nothing is written until it has something to keep."""
+        live = await LiveThread.create(
+            self.store, params, event_mode=self.event_mode, ephemeral=ephemeral
+        )
+        return self._register(live, settings, subscriber)
+
+    def _register(
+        self, live: LiveThread, settings: ThreadSettings, subscriber: int | None
+    ) -> LoadedThread:
+        loaded = LoadedThread(live, settings)
+        if subscriber is not None:
+            loaded.subscribers.add(subscriber)
+        return self.add(loaded)
+
+    # --- reading a stored thread ---------------------------------------------------------------
+    async def stored(self, thread_id: ThreadId) -> StoredThread:
+        """The stored record of a thread Codex could resume or fork (errors as Codex's)."""
+        try:
+            stored = await self.store.read_thread(
+                ReadThreadParams(thread_id=thread_id, include_archived=True)
+            )
+        except NotFound:
+            raise no_rollout(thread_id) from None
+        if stored.archived:
+            raise archived_error(thread_id)
+        return stored
+
+    async def _lines(self, stored: StoredThread) -> Iterator[RolloutLine]:
+        loaded = self.get(ThreadId(stored.thread_id))
+        if loaded is not None and loaded.live.materialized:
+            await loaded.live.flush()
+        return await history_source(self.store, stored)
+
+    async def scan(self, stored: StoredThread, *, mode: str | None = None) -> HistoryScan:
+        """One pass over a stored thread's history (in a worker thread)."""
+        lines = await self._lines(stored)
+        scan = HistoryScan(mode)
+
+        def run() -> None:
+            for line in lines:
+                scan.feed(line, load_line(line))
+
+        await asyncio.to_thread(run)
+        return scan
+
+    # --- resume --------------------------------------------------------------------------------
+    async def resume(
+        self,
+        thread_id: ThreadId,
+        settings_for: Callable[[StoredThread], ThreadSettings],
+        *,
+        subscriber: int | None = None,
+    ) -> Loaded:
+        """Load a stored thread for writing (or return it when it is loaded already).
+
+        ``settings_for`` gives the settings from the stored record; they are appended as
+        ``thread_settings_applied`` when they differ from the last ones the thread recorded.
+        """
+        stored = await self.stored(thread_id)
+        loaded = self.get(thread_id)
+        if loaded is not None:
+            scan = await self.scan(stored)
+            if subscriber is not None:
+                loaded.subscribers.add(subscriber)
+            return Loaded(
+                loaded,
+                first_load=False,
+                stored=stored,
+                turns=scan.finish(loaded=False),
+                token_usage=scan.token_usage(thread_id),
+            )
+        settings = settings_for(stored)
+        live = await LiveThread.resume(self.store, thread_id, event_mode=self.event_mode)
+        try:
+            scan = await self.scan(stored)
+            applied = settings.thread_settings()
+            if scan.last_settings != applied:
+                stamp = format_timestamp(now_ms())
+                line = RolloutLine(
+                    timestamp=stamp, type=EVENT_MSG, payload=settings.applied_event(thread_id)
+                )
+                await live.append([line])
+                await live.flush()
+        except BaseException:
+            await live.shutdown()
+            raise
+        loaded = self._register(live, settings, subscriber)
+        return Loaded(
+            loaded,
+            stored=stored,
+            turns=scan.finish(loaded=False),
+            token_usage=scan.token_usage(thread_id),
+        )
+
+    # --- fork ----------------------------------------------------------------------------------
+    async def fork(
+        self,
+        source_id: ThreadId,
+        settings_for: Callable[[StoredThread], ThreadSettings],
+        *,
+        originator: str | None = None,
+        cli_version: str = "0.169.0",
+        ephemeral: bool = False,
+        last_turn_id: str | None = None,
+        before_turn_id: str | None = None,
+        subscriber: int | None = None,
+    ) -> Loaded:
+        """A new loaded thread continuing ``source_id``'s history (rollout-format 16)."""
+        source = await self.stored(source_id)
+        settings = settings_for(source)
+        cut: int | None = None
+        cut_ordinal: int | None = None
+        if last_turn_id is not None or before_turn_id is not None:
+            whole = await self.scan(source)
+            whole.finish(loaded=True)
+            cut = fork_cut(whole, last_turn_id=last_turn_id, before_turn_id=before_turn_id)
+            if cut is not None:
+                cut_ordinal = whole.ordinals.get(cut)
+        now = now_ms()
+        paginated = source.history_mode == HistoryMode.PAGINATED
+        child = CreateThreadParams(
+            thread_id=new_thread_id(now),
+            cwd=settings.cwd,
+            originator=originator or source.originator,
+            cli_version=cli_version,
+            created_at_ms=now,
+            source="vscode",
+            model_provider=settings.model_provider,
+            history_mode=source.history_mode,
+            forked_from_id=ThreadId(source.thread_id),
+            extra={
+                "account_scoped": True,
+                "runtime_workspace_roots": [settings.cwd],
+                "multi_agent_version": "v2" if paginated else "v1",
+                "context_window": {"window_id": new_uuid7(now)},
+            },
+        )
+        if paginated and not ephemeral:
+            result = await self._fork_paginated(source, child, settings, cut, cut_ordinal)
+        else:
+            result = await self._fork_copy(source, child, settings, cut, ephemeral=ephemeral)
+        if source.name and not ephemeral:
+            await result.thread.live.set_name(source.name)
+        if subscriber is not None:
+            result.thread.subscribers.add(subscriber)
+        return result
+
+    async def _fork_copy(
+        self,
+        source: StoredThread,
+        child: CreateThreadParams,
+        settings: ThreadSettings,
+        cut: int | None,
+        *,
+        ephemeral: bool,
+    ) -> Loaded:
+        """Legacy fork (and ephemeral forks): the source's lines copied, streamed in batches."""
+        assert child.created_at_ms is not None
+        stamp = format_timestamp(child.created_at_ms)
+        paginated = child.history_mode == HistoryMode.PAGINATED
+        lines = await self._lines(source)
+        live = await LiveThread.create(
+            self.store, child, event_mode=self.event_mode, ephemeral=ephemeral
+        )
+        try:
+            meta = session_meta_line(child)
+            scan = HistoryScan()
+            scan.feed(meta, load_line(meta))
+            copier = _Copier(lines, stamp, cut, scan, paginated=paginated)
+            while True:
+                batch = await asyncio.to_thread(copier.batch)
+                if not batch:
+                    break
+                await live.append(batch)
+            tail: list[RolloutLine] = []
+            open_turn = None if ephemeral else scan.open_turn()
+            if open_turn is not None:
+                tail += interruption_lines(open_turn, stamp, developer=False)
+            tail.append(
+                RolloutLine(
+                    timestamp=stamp, type=EVENT_MSG, payload=settings.applied_event(child.thread_id)
+                )
+            )
+            for line in tail:
+                scan.feed(line, load_line(line))
+            await live.append(tail)
+            await live.persist()
+        except BaseException:
+            await live.discard()
+            raise
+        loaded = self._register(live, settings, None)
+        return Loaded(
+            loaded,
+            turns=scan.finish(loaded=True),
+            token_usage=scan.token_usage(child.thread_id),
+        )
+
+    async def _fork_paginated(
+        self,
+        source: StoredThread,
+        child: CreateThreadParams,
+        settings: ThreadSettings,
+        cut: int | None,
+        cut_ordinal: int | None,
+    ) -> Loaded:
+        """Paginated fork: the child's ``history_base`` points into the source (16.2)."""
+        assert child.created_at_ms is not None
+        stamp = format_timestamp(child.created_at_ms)
+        scan = HistoryScan()
+        lines = await self._lines(source)
+
+        def inherited() -> None:
+            for position, line in enumerate(_kept(lines)):
+                if cut is not None and position >= cut:
+                    return
+                scan.feed(line, load_line(line))
+
+        await asyncio.to_thread(inherited)
+        open_turn = scan.open_turn()
+        stored = await self.store.fork_thread(
+            ForkThreadParams(
+                source_thread_id=ThreadId(source.thread_id),
+                thread=child,
+                end_ordinal=cut_ordinal,
+                include_archived=False,
+            )
+        )
+        live = LiveThread(self.store, stored, event_mode=self.event_mode, materialized=True)
+        try:
+            tail = [
+                RolloutLine(
+                    timestamp=stamp, type=EVENT_MSG, payload=settings.applied_event(child.thread_id)
+                )
+            ]
+            if open_turn is not None:
+                tail += interruption_lines(open_turn, stamp, developer=True)
+            for line in tail:
+                scan.feed(line, load_line(line))
+            await live.append(tail)
+            await live.flush()
+        except BaseException:
+            await live.shutdown()
+            raise
+        loaded = self._register(live, settings, None)
+        return Loaded(
+            loaded,
+            turns=scan.finish(loaded=True),
+            token_usage=scan.token_usage(child.thread_id),
+        )
+
+
+def _kept(lines: Iterator[RolloutLine]) -> Iterator[RolloutLine]:
+    """The lines Codex keeps (what fork cut positions count)."""
+    for line in lines:
+        if load_line(line) is not None:
+            yield line
+
+
+class _Copier:
+    """Re-serialises a source's lines in batches, feeding each copy to ``scan``."""
+
+    def __init__(
+        self,
+        lines: Iterator[RolloutLine],
+        stamp: str,
+        cut: int | None,
+        scan: HistoryScan,
+        *,
+        paginated: bool,
+    ) -> None:
+        self.lines = lines
+        self.stamp = stamp
+        self.remaining = cut
+        self.scan = scan
+        self.paginated = paginated
+
+    def batch(self) -> list[RolloutLine]:
+        out: list[RolloutLine] = []
+        for line in self.lines:
+            if self.remaining is not None and self.remaining <= 0:
+                break
+            copied = canonical_line(line, self.stamp)
+            if copied is None:
+                continue
+            copy, parsed = copied
+            if self.paginated:
+                copy = msgspec.structs.replace(copy, ordinal=None)
+            if self.remaining is not None:
+                self.remaining -= 1
+            self.scan.feed(copy, parsed)
+            out.append(copy)
+            if len(out) >= COPY_BATCH:
+                break
+        return out

@@ -45,9 +45,33 @@ class Call:
     server: AppServer
     conn: Connection
     params: Any
+    after_reply: list[tuple[str, Any]] = field(default_factory=list)
+    """Notifications for the caller, sent right after a successful reply (as Codex orders
+    e.g. ``thread/archived`` after the ``thread/archive`` response)."""
+
+    def notify_after_reply(self, method: str, params: Any) -> None:
+        self.after_reply.append((method, params))
 
 
 Handler = Callable[[Call], Awaitable[Any]]
+Decoder = Callable[[Any], Any]
+
+PARAMS_DECODERS: dict[Handler, Decoder] = {}
+"""Handlers' params decoders (see :func:`decodes`)."""
+
+
+def decodes(decoder: Decoder) -> Callable[[Handler], Handler]:
+    """Declare the decorated handler's params decoder (raising Codex's decoding errors).
+
+    Codex decodes a request's params before it checks the handshake: a request with bad params
+    sent before ``initialize`` gets the decoding error, a well-formed one "Not initialized".
+    """
+
+    def register(handler: Handler) -> Handler:
+        PARAMS_DECODERS[handler] = decoder
+        return handler
+
+    return register
 
 
 class AppServer:
@@ -84,10 +108,13 @@ class AppServer:
         message = rpc.parse(data)
         if message is None or isinstance(message, rpc.Notification):
             return  # client notifications (``initialized``) need no answer
-        reply = await self._reply(conn, message)
+        call = Call(self, conn, message.params)
+        reply = await self._reply(call, message)
         await conn.send(reply)
+        for method, params in call.after_reply:
+            await conn.notify(method, params)
 
-    async def _reply(self, conn: Connection, request: rpc.Request) -> bytes:
+    async def _reply(self, call: Call, request: rpc.Request) -> bytes:
         method = request.method
         if method not in CODEX_METHODS:
             listed = ", ".join(f"`{m}`" for m in CODEX_METHODS)
@@ -96,20 +123,32 @@ class AppServer:
                 -32600,
                 f"Invalid request: unknown variant `{method}`, expected one of {listed}",
             )
-        if method != "initialize" and not conn.initialized:
-            return rpc.error(request.id, -32600, "Not initialized")
+        initialized = method == "initialize" or call.conn.initialized
         handler = self.handlers.get(method)
         if handler is None:
+            if not initialized:
+                return rpc.error(request.id, -32600, "Not initialized")
             return rpc.error(
                 request.id, JSONRPC_NOT_SUPPORTED, f"{method} is not supported by threadloom"
             )
+        # Codex's order: params decoded (missing, wrong types), then the handshake checked.
         if request.params is rpc.MISSING or request.params is None:
             return rpc.error(request.id, -32600, "Invalid request: missing field `params`")
+        if not initialized:
+            decoder = PARAMS_DECODERS.get(handler)
+            try:
+                if decoder is not None:
+                    decoder(request.params)
+            except ThreadloomError as exc:
+                return rpc.error_from(request.id, exc)
+            return rpc.error(request.id, -32600, "Not initialized")
         try:
-            result = await handler(Call(self, conn, request.params))
+            result = await handler(call)
         except ThreadloomError as exc:
+            call.after_reply.clear()
             return rpc.error_from(request.id, exc)
         except Exception as exc:
+            call.after_reply.clear()
             log.exception("internal error in %s", method)
             return rpc.error(request.id, -32603, f"internal error: {exc}")
         return rpc.result(request.id, result)

@@ -40,8 +40,23 @@ class Notification:
 Incoming = Request | Notification
 
 
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+
+def _valid_id(value: Any) -> bool:
+    """A request id Codex accepts: a string or an i64 (anything else voids the message)."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and I64_MIN <= value <= I64_MAX
+
+
 def parse(data: bytes | str) -> Incoming | None:
-    """The message in ``data``, or None when it is to be ignored."""
+    """The message in ``data``, or None when it is to be ignored.
+
+    Ignored like Codex 0.169.0 ignores them: input that is not a JSON object, an object whose
+    ``method`` is not a string, an ``id`` that is neither a string nor an i64 (null, fraction,
+    bool, out of range), an object with neither ``id`` nor ``method``.
+    """
     try:
         obj = _decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
@@ -49,12 +64,11 @@ def parse(data: bytes | str) -> Incoming | None:
     if not isinstance(obj, dict):
         return None
     method = obj.get("method")
-    has_id = "id" in obj and isinstance(obj["id"], (int, str)) and not isinstance(obj["id"], bool)
     if not isinstance(method, str):
-        if has_id and "method" in obj:
-            return Request(obj["id"], "", obj.get("params", MISSING))
         return None
-    if has_id:
+    if "id" in obj:
+        if not _valid_id(obj["id"]):
+            return None
         return Request(obj["id"], method, obj.get("params", MISSING))
     return Notification(method, obj.get("params"))
 
@@ -71,7 +85,11 @@ def error(request_id: Any, code: int, message: str, data: Any = None) -> bytes:
 
 
 def error_from(request_id: Any, exc: ThreadloomError) -> bytes:
-    return error(request_id, jsonrpc_code(exc), exc.message, getattr(exc, "data", None))
+    """The error reply for ``exc``: its class's code, unless it carries an ``rpc_code``."""
+    code = getattr(exc, "rpc_code", None)
+    if not isinstance(code, int):
+        code = jsonrpc_code(exc)
+    return error(request_id, code, exc.message, getattr(exc, "data", None))
 
 
 def notification(method: str, params: Any, emitted_at_ms: int | None = None) -> bytes:

@@ -280,10 +280,10 @@ class InMemoryThreadStore:
             raise InvalidRequest("keep_items must not be negative")
         async with self._lock:
             source = self._stored(params.source_thread_id, include_archived=params.include_archived)
-            if source.meta.history_mode != HistoryMode.LEGACY:
-                raise Unsupported(
-                    "fork_thread of a paginated thread (its history stays in the parent file)"
-                )
+            if source.meta.history_mode == HistoryMode.PAGINATED:
+                base = _inherited_prefix(source, params.end_ordinal)
+            else:
+                base = None
             copied = source.lines[1:]
             if params.keep_items is not None:
                 copied = copied[: params.keep_items]
@@ -294,6 +294,8 @@ class InMemoryThreadStore:
             history_mode=source.meta.history_mode,
             materialize=False,
         )
+        if base is not None:
+            return await self._fork_paginated(child, source.meta.id, base)
         stored = await self.create_thread(child)
         stamp = format_timestamp(stored.created_at_ms)
         lines = [
@@ -301,6 +303,31 @@ class InMemoryThreadStore:
             *(msgspec.structs.replace(line, timestamp=stamp) for line in copied),
         ]
         await self.append_items(AppendItemsParams(thread_id=stored.thread_id, items=lines))
+        return await self.read_thread(ReadThreadParams(thread_id=stored.thread_id))
+
+    async def _fork_paginated(
+        self, child: CreateThreadParams, parent_id: str, base: tuple[int, int]
+    ) -> StoredThread:
+        """A paginated child pointing into its parent (rollout-format 16.2): nothing copied,
+        ordinals continuing the parent's."""
+        end_ordinal, end_offset = base
+        extra = {
+            **child.extra,
+            "forked_from_ordinal_exclusive": end_ordinal,
+            "history_base": {
+                "thread_id": parent_id,
+                "end_ordinal_exclusive": end_ordinal,
+                "end_byte_offset": end_offset,
+            },
+        }
+        stored = await self.create_thread(msgspec.structs.replace(child, extra=extra))
+        async with self._lock:
+            writer = self._writers[stored.thread_id]
+            thread = writer.pending
+            assert thread is not None
+            thread.lines[0] = msgspec.structs.replace(thread.lines[0], ordinal=end_ordinal)
+            thread.next_ordinal = end_ordinal + 1
+            self._materialise(writer, self._clock())
         return await self.read_thread(ReadThreadParams(thread_id=stored.thread_id))
 
     # --- reading ------------------------------------------------------------------------
@@ -616,3 +643,22 @@ def _parse_search_cursor(cursor: str | None) -> int:
     if not (cursor.isascii() and cursor.isdigit()):
         raise InvalidRequest(f"invalid cursor: {cursor}")
     return int(cursor)
+
+
+def _inherited_prefix(parent: _Thread, end_ordinal: int | None) -> tuple[int, int]:
+    """``(end_ordinal_exclusive, end_byte_offset)`` a paginated fork of ``parent`` inherits:
+    its lines below ``end_ordinal`` (None: all), measured as the local store writes them."""
+    offset = 0
+    best = -1
+    for line in parent.lines:
+        ordinal = line.ordinal
+        if end_ordinal is not None and ordinal is not None and ordinal >= end_ordinal:
+            if ordinal != end_ordinal:
+                break
+            return end_ordinal, offset
+        if ordinal is not None:
+            best = max(best, ordinal)
+        offset += len(encode_line(line)) + 1
+    if end_ordinal is not None:
+        raise InvalidRequest(f"ordinal {end_ordinal} is not a line of thread {parent.thread_id}")
+    return best + 1, offset

@@ -69,6 +69,10 @@ class AppendItemsParams(msgspec.Struct, frozen=True, kw_only=True):
     encoded: list[bytes] | None = None
     """The items as ``protocol.codec.encode_line`` gives them, when the caller already has
     them (LiveThread does): a store may write these bytes instead of encoding again."""
+    idempotency_key: str | None = None
+    """Names this batch for the thread: a batch retried with the same key (e.g. after a lost
+    connection) is applied once. Honoured by the PostgreSQL store; the memory and local
+    stores ignore it (a failed batch of theirs leaves nothing behind)."""
 
 
 class ThreadIdParams(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,17 +89,24 @@ class LoadHistoryParams(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ForkThreadParams(msgspec.Struct, frozen=True, kw_only=True):
-    """A new thread starting with a copy of another's history (legacy fork layout).
+    """A new thread continuing another's history, in the source's history mode.
 
-    The child is written at once (its session_meta, the parent's, then the copied lines, with
-    the fork time as their timestamps) and stays open for writing, as after ``create_thread``.
+    Legacy (rollout-format 16.1): the child is written at once (its session_meta, the
+    parent's, then the copied lines, with the fork time as their timestamps). Paginated
+    (16.2): nothing is copied; the child's session_meta says which prefix of the parent it
+    inherits (``history_base``) and its ordinals continue the parent's. Either way the child
+    stays open for writing, as after ``create_thread``.
     """
 
     source_thread_id: ThreadId
     thread: CreateThreadParams
     """The child; ``forked_from_id`` and ``history_mode`` are taken from the source."""
     keep_items: int | None = None
-    """How many of the source's lines after its first session_meta to copy (None: all)."""
+    """Legacy: how many of the source's lines after its first session_meta to copy (None:
+    all)."""
+    end_ordinal: int | None = None
+    """Paginated: the child inherits the parent's lines below this ordinal (None: all of
+    them); it must be the ordinal of one of the parent's own lines."""
     include_archived: bool = True
 
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from threadloom.server.app import Handler
-from threadloom.server.methods import archive, initialize, listing, metadata, reading, subscriptions
+from threadloom.server.methods import (
+    archive,
+    initialize,
+    inject,
+    lifecycle,
+    listing,
+    metadata,
+    reading,
+    subscriptions,
+)
 
 HANDLERS: dict[str, Handler] = {
     **initialize.HANDLERS,
@@ -12,4 +21,6 @@ HANDLERS: dict[str, Handler] = {
     **metadata.HANDLERS,
     **archive.HANDLERS,
     **subscriptions.HANDLERS,
+    **lifecycle.HANDLERS,
+    **inject.HANDLERS,
 }

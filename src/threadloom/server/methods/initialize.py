@@ -22,7 +22,7 @@ _client_info = d.nested(
 _capabilities = d.nested(
     "InitializeCapabilities",
     {
-        "experimentalApi": d.Field(d.boolean),
+        "experimentalApi": d.Field(d.boolean, nullable=False),
         "optOutNotificationMethods": d.Field(d.array(d.string)),
     },
 )

@@ -7,9 +7,14 @@ from typing import Any
 from threadloom.api import decode as d
 from threadloom.api.params import list_params
 from threadloom.api.thread import list_result_json
-from threadloom.server.app import Call, Handler
+from threadloom.server.app import Call, Handler, decodes
 
 
+def _decode_list(raw: Any) -> None:
+    list_params(raw, rules=False)
+
+
+@decodes(_decode_list)
 async def thread_list(call: Call) -> dict[str, Any]:
     page = await call.server.store.list_threads(list_params(call.params))
     result = list_result_json(page)
@@ -25,6 +30,7 @@ _loaded_params = d.struct(
 )
 
 
+@decodes(_loaded_params)
 async def thread_loaded_list(call: Call) -> dict[str, Any]:
     """Loaded ids ascending; the cursor is a lower bound, ``limit: 0`` acts as 1."""
     params = _loaded_params(call.params)

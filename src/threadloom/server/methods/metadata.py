@@ -8,7 +8,7 @@ from threadloom.api import decode as d
 from threadloom.api.thread import read_result_json
 from threadloom.errors import InvalidRequest
 from threadloom.ids import parse_thread_id
-from threadloom.server.app import Call, Handler
+from threadloom.server.app import Call, Handler, decodes
 from threadloom.server.views import loaded_thread_json
 from threadloom.store.params import (
     UNSET,
@@ -23,6 +23,7 @@ _name_params = d.struct(
 )
 
 
+@decodes(_name_params)
 async def thread_name_set(call: Call) -> dict[str, Any]:
     params = _name_params(call.params)
     thread_id = parse_thread_id(params["threadId"])
@@ -35,7 +36,7 @@ async def thread_name_set(call: Call) -> dict[str, Any]:
     else:
         await call.server.store.set_thread_name(SetThreadNameParams(thread_id=thread_id, name=name))
     update = {"threadId": thread_id, "threadName": name}
-    await call.conn.notify("thread/name/updated", update)
+    call.notify_after_reply("thread/name/updated", update)
     if loaded is not None:
         loaded.subscribers.discard(call.conn.id)
         try:
@@ -69,11 +70,16 @@ def _git_patch(raw: Any) -> GitInfoPatch:
     return GitInfoPatch(**values)
 
 
-async def thread_metadata_update(call: Call) -> dict[str, Any]:
-    params = _metadata_params(call.params)
-    thread_id = parse_thread_id(params["threadId"])
+def _decode_metadata(raw: Any) -> tuple[str, GitInfoPatch | None]:
+    params = _metadata_params(raw)
     raw_git = params.get("gitInfo")
-    git = None if raw_git is None else _git_patch(raw_git)
+    return params["threadId"], None if raw_git is None else _git_patch(raw_git)
+
+
+@decodes(_decode_metadata)
+async def thread_metadata_update(call: Call) -> dict[str, Any]:
+    raw_id, git = _decode_metadata(call.params)
+    thread_id = parse_thread_id(raw_id)
     if git is None:
         raise InvalidRequest("thread metadata update must include at least one field")
     if git.is_empty:

@@ -8,13 +8,13 @@ from threadloom.api import decode as d
 from threadloom.api.thread import read_result_json
 from threadloom.errors import InvalidRequest, NotFound
 from threadloom.ids import parse_thread_id
-from threadloom.server.app import Call, Handler
+from threadloom.server.app import Call, Handler, decodes
 from threadloom.server.views import loaded_thread_json
 from threadloom.store.params import ReadThreadParams
 
 _params = d.struct(
     "ThreadReadParams",
-    {"threadId": d.Field(d.string, True), "includeTurns": d.Field(d.boolean)},
+    {"threadId": d.Field(d.string, True), "includeTurns": d.Field(d.boolean, nullable=False)},
 )
 
 
@@ -22,6 +22,7 @@ def thread_not_loaded(thread_id: str) -> InvalidRequest:
     return InvalidRequest(f"thread not loaded: {thread_id}")
 
 
+@decodes(_params)
 async def thread_read(call: Call) -> dict[str, Any]:
     params = _params(call.params)
     thread_id = parse_thread_id(params["threadId"])

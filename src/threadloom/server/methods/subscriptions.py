@@ -6,11 +6,12 @@ from typing import Any
 
 from threadloom.api import decode as d
 from threadloom.ids import parse_thread_id
-from threadloom.server.app import Call, Handler
+from threadloom.server.app import Call, Handler, decodes
 
 _params = d.struct("ThreadUnsubscribeParams", {"threadId": d.Field(d.string, True)})
 
 
+@decodes(_params)
 async def thread_unsubscribe(call: Call) -> dict[str, Any]:
     """The thread stays loaded after its last subscriber leaves, as in Codex."""
     thread_id = parse_thread_id(_params(call.params)["threadId"])

@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 
 import msgspec
 
-from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound, Unsupported
+from threadloom.errors import Conflict, CorruptData, InvalidRequest, NotFound
 from threadloom.ids import ThreadId, parse_thread_id
 from threadloom.protocol.codec import encode_line, format_timestamp
 from threadloom.protocol.paths import parse_rollout_name, rollout_relative_path
@@ -357,10 +357,8 @@ class LocalThreadStore:
         meta = source.meta
         assert meta is not None
         assert source.state.meta_payload is not None
-        if meta.history_mode != HistoryMode.LEGACY:
-            raise Unsupported(
-                "fork_thread of a paginated thread (its history stays in the parent file)"
-            )
+        if meta.history_mode == HistoryMode.PAGINATED:
+            return self._fork_paginated(params, source)
         if params.keep_items is not None and params.keep_items < 0:
             raise InvalidRequest("keep_items must not be negative")
         child = msgspec.structs.replace(
@@ -387,6 +385,42 @@ class LocalThreadStore:
             writer.path.unlink(missing_ok=True)
             raise
         return self._stored(row)
+
+    def _fork_paginated(self, params: ForkThreadParams, source: FileRow) -> StoredThread:
+        """A paginated child: its session_meta points into the parent (``history_base``),
+        its ordinals continue the parent's; nothing is copied (rollout-format 16.2)."""
+        meta = source.meta
+        assert meta is not None
+        end_ordinal, end_offset = fork.inherited_prefix(Path(source.path), params.end_ordinal)
+        extra = {
+            **params.thread.extra,
+            "forked_from_ordinal_exclusive": end_ordinal,
+            "history_base": {
+                "thread_id": meta.id,
+                "end_ordinal_exclusive": end_ordinal,
+                "end_byte_offset": end_offset,
+            },
+        }
+        child = msgspec.structs.replace(
+            params.thread,
+            forked_from_id=meta.id,
+            history_mode=HistoryMode.PAGINATED,
+            extra=extra,
+            materialize=False,
+        )
+        stored = self._create(child)
+        writer = self._writer(stored.thread_id)
+        try:
+            writer.next_ordinal = end_ordinal
+            writer.persist()
+            writer.flush()
+            self._push_writer(writer)
+            row = self._row(stored.thread_id)
+        except BaseException:
+            self._close_writer(writer, False)
+            writer.path.unlink(missing_ok=True)
+            raise
+        return self._stored(self._inherit_from_base(row))
 
     def _drop_writer(self, writer: RolloutWriter) -> None:
         with self._writers_lock:

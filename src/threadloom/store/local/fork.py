@@ -1,4 +1,5 @@
-"""Copying a legacy thread's history into a new rollout (the fork layout of rollout-format 16.1).
+"""Forks in the local store: copying a legacy thread's history into a new rollout (the fork
+layout of rollout-format 16.1), and the parent prefix a paginated fork inherits (16.2).
 
 The child's file holds its own session_meta, the parent's first session_meta, then the
 parent's lines up to the cut, each with the fork time as its timestamp. Lines are copied as
@@ -17,9 +18,10 @@ from pathlib import Path
 
 import msgspec
 
+from threadloom.errors import InvalidRequest
 from threadloom.protocol.rollout import EVENT_MSG, SESSION_META, TURN_CONTEXT
 from threadloom.protocol.summary import SummaryState
-from threadloom.store.local.reader import open_rollout
+from threadloom.store.local.reader import iter_raw_lines, open_rollout
 
 Chunk = bytes | memoryview
 
@@ -112,3 +114,36 @@ def _chunks(
             chunks.append(_encode(envelope) + b"\n")
         copied += 1
     return chunks
+
+
+class _Ordinal(msgspec.Struct):
+    ordinal: int | None = None
+
+
+_decode_ordinal = msgspec.json.Decoder(_Ordinal).decode
+
+
+def inherited_prefix(source: Path, end_ordinal: int | None) -> tuple[int, int]:
+    """``(end_ordinal_exclusive, end_byte_offset)`` of the prefix of a paginated parent that a
+    fork inherits (rollout-format 16.2): the lines below ``end_ordinal`` (None: every complete
+    line, ending at the parent's next ordinal, ``max + 1``)."""
+    best = -1
+    end = 0
+    with open_rollout(source) as stream:
+        for offset, raw, complete in iter_raw_lines(stream):
+            if not complete:
+                break  # a torn last line is not part of the history
+            try:
+                ordinal = _decode_ordinal(raw).ordinal
+            except msgspec.DecodeError:
+                ordinal = None
+            if ordinal is not None and end_ordinal is not None and ordinal >= end_ordinal:
+                if ordinal != end_ordinal:
+                    break
+                return end_ordinal, offset
+            if ordinal is not None:
+                best = max(best, ordinal)
+            end = offset + len(raw) + 1
+    if end_ordinal is not None:
+        raise InvalidRequest(f"ordinal {end_ordinal} is not a line of {source.name}")
+    return best + 1, end

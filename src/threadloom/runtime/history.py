@@ -1,0 +1,167 @@
+"""One pass over a thread's history: its turns and what loading it tells the app server.
+
+``HistoryScan`` is fed a rollout's lines in file order (each with its typed payload, as
+``turns.load_line`` gives it: None for a line Codex drops) and keeps, at a cost of one turn
+reducer: the rebuilt turns, the thread's last recorded settings (``thread_settings_applied``),
+its last token usage (``thread/tokenUsage/updated``), where its turns start (fork cuts) and
+whether the history ends inside an unfinished turn (fork interruption marker).
+
+``read_history`` yields a stored thread's lines without holding them all: straight from its
+rollout file when the store has one, else from ``load_history``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from threadloom.ids import ThreadId
+from threadloom.protocol.events import (
+    TaskComplete,
+    TaskStarted,
+    ThreadRolledBack,
+    ThreadSettingsApplied,
+    TokenCount,
+    TurnAborted,
+)
+from threadloom.protocol.items import ParsedItem, is_user_message
+from threadloom.protocol.rollout import RESPONSE_ITEM, RolloutLine
+from threadloom.protocol.turns import TurnReducer, apply_event
+from threadloom.protocol.turns.state import IN_PROGRESS
+from threadloom.store.base import Capability, ThreadStore
+from threadloom.store.local.reader import iter_lines
+from threadloom.store.params import LoadHistoryParams
+from threadloom.store.records import StoredThread
+
+USAGE_KEYS = (
+    ("totalTokens", "total_tokens"),
+    ("inputTokens", "input_tokens"),
+    ("cachedInputTokens", "cached_input_tokens"),
+    ("cacheWriteInputTokens", "cache_write_input_tokens"),
+    ("outputTokens", "output_tokens"),
+    ("reasoningOutputTokens", "reasoning_output_tokens"),
+)
+
+
+def usage_json(usage: dict[str, Any]) -> dict[str, Any]:
+    """A rollout token usage object as the app server reports it (camelCase, Codex's order)."""
+    return {api: usage.get(disk, 0) for api, disk in USAGE_KEYS}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTurn:
+    """The unfinished turn a history ends in (``turn_id`` None: no explicit turn)."""
+
+    turn_id: str | None
+    root_turn_id: str | None = None
+    started_at: int | None = None
+
+
+@dataclass(slots=True)
+class HistoryScan:
+    """Folds the lines of one history (see the module doc). ``mode``: the thread's history
+    mode when the first line fed is not its own ``session_meta``."""
+
+    mode: str | None = None
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    index: int = 0
+    """How many kept lines were fed (the next kept line's position)."""
+    last_settings: dict[str, Any] | None = None
+    token_info: dict[str, Any] | None = None
+    token_turn: str | None = None
+    turn_starts: dict[str, int] = field(default_factory=dict)
+    """The position of each turn id's first ``task_started``."""
+    start_positions: list[int] = field(default_factory=list)
+    ordinals: dict[int, int] = field(default_factory=dict)
+    """The ordinal of each ``task_started`` line that has one (paginated rollouts)."""
+    rollback_positions: list[int] = field(default_factory=list)
+    user_positions: list[int] = field(default_factory=list)
+    """Positions of real user messages (rollbacks applied), for the mid-turn rule."""
+    last_terminal: int = -1
+    """Position of the last ``task_complete`` / ``turn_aborted``."""
+    _current_turn: str | None = None
+    _reducer: TurnReducer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._reducer = TurnReducer(self.mode, hold=0)
+
+    def feed(self, line: RolloutLine, parsed: ParsedItem | None) -> None:
+        """One line of the history (``parsed``: its ``load_line`` value)."""
+        for event in self._reducer.feed(line):
+            apply_event(self.turns, event)
+        if parsed is None:
+            return
+        position = self.index
+        self.index += 1
+        if isinstance(parsed, TaskStarted):
+            self.turn_starts.setdefault(parsed.turn_id, position)
+            self.start_positions.append(position)
+            if line.ordinal is not None:
+                self.ordinals[position] = line.ordinal
+            self._current_turn = parsed.turn_id
+        elif isinstance(parsed, TaskComplete | TurnAborted):
+            self.last_terminal = position
+        elif isinstance(parsed, TokenCount):
+            if parsed.info is not None:
+                raw = parsed.raw.get("info") if isinstance(parsed.raw, dict) else None
+                self.token_info = raw if isinstance(raw, dict) else parsed.info.to_payload()
+                self.token_turn = self._current_turn
+        elif isinstance(parsed, ThreadSettingsApplied):
+            self.last_settings = parsed.thread_settings.to_payload()
+        elif isinstance(parsed, ThreadRolledBack):
+            self.rollback_positions.append(position)
+            kept = max(0, len(self.user_positions) - parsed.num_turns)
+            del self.user_positions[kept:]
+        elif line.type == RESPONSE_ITEM and is_user_message(parsed):
+            self.user_positions.append(position)
+
+    def open_turn(self) -> OpenTurn | None:
+        """The unfinished turn the history fed so far ends in, as Codex decides it for a
+        fork: an explicit turn still in progress; else, without one, a real user message
+        with no ``task_complete`` / ``turn_aborted`` after it."""
+        current = self._reducer.snapshot().current
+        if current is not None and current.explicit:
+            if current.status != IN_PROGRESS:
+                return None
+            return OpenTurn(current.id, current.root_turn_id, current.started_at)
+        if self.user_positions and self.last_terminal < self.user_positions[-1]:
+            return OpenTurn(None)
+        return None
+
+    def finish(self, *, loaded: bool) -> list[dict[str, Any]]:
+        """Every turn (``loaded``: turns still running stay in progress)."""
+        for event in self._reducer.finish(loaded=loaded):
+            apply_event(self.turns, event)
+        return self.turns
+
+    def token_usage(self, thread_id: str) -> dict[str, Any] | None:
+        """``thread/tokenUsage/updated`` params for the last token count, if any."""
+        info = self.token_info
+        if info is None:
+            return None
+        total, last = info.get("total_token_usage"), info.get("last_token_usage")
+        if not isinstance(total, dict) or not isinstance(last, dict):
+            return None
+        return {
+            "threadId": thread_id,
+            "turnId": self.token_turn,
+            "tokenUsage": {
+                "total": usage_json(total),
+                "last": usage_json(last),
+                "modelContextWindow": info.get("model_context_window"),
+            },
+        }
+
+
+async def history_source(store: ThreadStore, stored: StoredThread) -> Iterator[RolloutLine]:
+    """The stored thread's lines in file order: streamed from its rollout when the store
+    keeps one (nothing held in memory), else loaded through the store."""
+    path = stored.rollout_path
+    if path is not None and Capability.RESOLVE_LEGACY_PATH in store.capabilities:
+        return iter_lines(Path(path))
+    history = await store.load_history(
+        LoadHistoryParams(thread_id=ThreadId(stored.thread_id), include_archived=True)
+    )
+    return iter(history.items)

@@ -1,0 +1,124 @@
+"""``list_threads`` in SQL: Codex's filters, ordering and cursors (protocol.listing) on indexes.
+
+Every listing filters on the owner and the archived flag and orders by one sort key and the
+thread id, so it walks one of the partial indexes ``threads_by_*`` (listable threads only)
+from the cursor on and stops after a page: the first page costs the same at a million
+threads as at ten. Millisecond listings use the exact key; the scan path's ``created_at``
+listing counts whole seconds (``created_s``), as the memory and local stores do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from threadloom.protocol.cursor import ListCursor, clamp_limit
+from threadloom.protocol.listing import (
+    matched_by_name_only,
+    millisecond_keys,
+    page_cursors,
+    sort_key_ms,
+    uses_database,
+)
+from threadloom.store.params import ListThreadsParams, SortDirection, SortKey
+from threadloom.store.postgres.db import Conn
+from threadloom.store.postgres.rows import THREAD_COLUMNS, ThreadRow, pg_text
+from threadloom.store.records import ThreadPage
+
+_SUBAGENT_KINDS = ("subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther")
+_NS_PER_MS = 1_000_000
+
+_MS_KEY = {
+    SortKey.CREATED_AT: "t.created_ms",
+    SortKey.UPDATED_AT: "t.updated_ms",
+    SortKey.RECENCY_AT: "t.recency_ms",
+}
+
+
+def _filters(
+    owner: str, params: ListThreadsParams, default_provider: str
+) -> tuple[list[str], list[Any]]:
+    """The WHERE terms of sections 5.1-5.2 (cursors aside) and their arguments."""
+    where = ["t.owner = %s", "t.archived = %s", "t.preview IS NOT NULL"]
+    args: list[Any] = [owner, params.archived]
+    if params.model_providers is None:
+        where.append("coalesce(t.provider, %s) = %s")
+        args += [default_provider, default_provider]
+    elif params.model_providers:
+        where.append("coalesce(t.provider, %s) = ANY(%s::text[])")
+        args += [default_provider, [pg_text(p) for p in params.model_providers]]
+    if params.source_kinds:
+        kinds = set(params.source_kinds)
+        if "subAgent" in kinds:
+            kinds.update(_SUBAGENT_KINDS)
+        where.append("t.source_kind = ANY(%s::text[])")
+        args.append(sorted(kinds))
+    else:
+        where.append("t.interactive")
+    if params.cwds is not None:
+        where.append("t.cwd = ANY(%s::text[])")
+        args.append([pg_text(c) for c in params.cwds])
+    if params.search_term:
+        term = pg_text(params.search_term)
+        where.append(
+            "(strpos(t.preview, %s) > 0"
+            " OR strpos(coalesce(t.list_name_text, t.title_name, ''), %s) > 0)"
+        )
+        args += [term, term]
+    return where, args
+
+
+def _after_cursor(
+    cursor: ListCursor, key: str, *, precise: bool, desc: bool
+) -> tuple[str, list[Any]]:
+    """The WHERE term keeping the items strictly after ``cursor``, as a bound on the
+    index's own columns (see protocol.listing for the rules)."""
+    op = "<" if desc else ">"
+    if precise:
+        exact_ms, rest = divmod(cursor.exact_ns, _NS_PER_MS)
+        if rest:  # a sub-millisecond cursor equals no key: compare with the whole ms
+            return f"{key} {op} %s", [exact_ms + 1 if desc else exact_ms]
+        bound, after_id = exact_ms, cursor.thread_id
+    else:
+        bound, after_id = cursor.keyset(desc)
+    if after_id is None:
+        return f"{key} {op} %s", [bound]
+    return f"({key}, t.thread_id) {op} (%s, %s)", [bound, after_id]
+
+
+async def list_threads(
+    conn: Conn, owner: str, params: ListThreadsParams, default_provider: str
+) -> ThreadPage:
+    """One page of the owner's threads, exactly as ``thread/list`` returns it."""
+    cursor = ListCursor.parse(params.cursor) if params.cursor is not None else None
+    database = uses_database(params)
+    precise = millisecond_keys(params)
+    desc = params.sort_direction == SortDirection.DESC
+    key = _MS_KEY[params.sort_key] if precise else "t.created_s"
+    where, args = _filters(owner, params, default_provider)
+    if cursor is not None:
+        clause, values = _after_cursor(cursor, key, precise=precise, desc=desc)
+        where.append(clause)
+        args += values
+    limit = clamp_limit(params.limit)
+    direction = "DESC" if desc else "ASC"
+    query = (
+        f"SELECT {THREAD_COLUMNS} FROM threads t WHERE {' AND '.join(where)}"
+        f" ORDER BY {key} {direction}, t.thread_id {direction} LIMIT %s"
+    )
+    cur = await conn.execute(query.encode(), [*args, limit + 1])
+    rows = [ThreadRow.from_db(r) for r in await cur.fetchall()]
+    more = len(rows) > limit
+    items = [
+        row.record(default_provider=default_provider, listing=True, scan_path=not database)
+        for row in rows[:limit]
+    ]
+    sort_key = params.sort_key.value
+    following, backwards = page_cursors(
+        sort_key_ms(items[0], sort_key) if items else None,
+        (sort_key_ms(items[-1], sort_key), items[-1].thread_id) if more and items else None,
+        key=sort_key,
+        descending=desc,
+        database=database,
+        first_by_name=bool(items) and matched_by_name_only(items[0], params.search_term),
+    )
+    return ThreadPage(items=items, next_cursor=following, backwards_cursor=backwards)

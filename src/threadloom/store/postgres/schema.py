@@ -1,0 +1,247 @@
+"""The PostgreSQL schema: numbered migrations, recorded in a version table, applied in order.
+
+Every table lives in one PostgreSQL schema (``threadloom`` unless told otherwise). ``upgrade``
+brings it to the newest version in one transaction, under an advisory lock, so concurrent
+upgrades (several processes starting at once) apply each migration exactly once. A store runs
+it on first use; ``threadloom db upgrade URL`` runs it ahead of time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from threadloom.errors import CorruptData
+
+DEFAULT_SCHEMA = "threadloom"
+VERSION_TABLE = "schema_version"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema: its number, what it does, and its statements."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeResult:
+    """What an upgrade did: the version before, the version after, the versions applied."""
+
+    schema: str
+    before: int
+    after: int
+    applied: tuple[int, ...]
+
+
+_V1 = (
+    # One row per stored thread. ``key`` is the internal handle the other tables use; the
+    # owner and the thread id are what callers name. ``meta`` is the first session_meta
+    # payload (JSON, written once); ``state`` the rest of the listing summary (msgpack of
+    # SummaryState without its meta payload), so an append rewrites only the small part.
+    """
+    CREATE TABLE threads (
+        key bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        owner text NOT NULL,
+        thread_id text COLLATE "C" NOT NULL,
+        history_mode text NOT NULL,
+        meta bytea NOT NULL,
+        state bytea NOT NULL,
+        text_state bytea NOT NULL,
+        text_index bigint NOT NULL DEFAULT 0,
+        next_seq bigint NOT NULL DEFAULT 0,
+        next_ordinal bigint,
+        preview text,
+        title_name text,
+        cwd text NOT NULL,
+        provider text,
+        source_kind text NOT NULL,
+        interactive boolean NOT NULL,
+        agent_path text,
+        created_ms bigint NOT NULL,
+        created_s bigint NOT NULL,
+        updated_ms bigint NOT NULL,
+        recency_ms bigint NOT NULL,
+        archived boolean NOT NULL DEFAULT false,
+        archived_at_ms bigint,
+        named boolean NOT NULL DEFAULT false,
+        read_name bytea,
+        list_name bytea,
+        list_name_text text,
+        find_name text,
+        name_seq bigint,
+        overridden boolean NOT NULL DEFAULT false,
+        override_git bytea,
+        override_memory text,
+        UNIQUE (owner, thread_id)
+    )
+    """,
+    # Listing: one index per sort key (the scan path's created_at counts whole seconds), each
+    # led by the equality filters every listing has, holding only listable threads.
+    "CREATE INDEX threads_by_created ON threads (owner, archived, created_ms, thread_id)"
+    " WHERE preview IS NOT NULL",
+    "CREATE INDEX threads_by_created_s ON threads (owner, archived, created_s, thread_id)"
+    " WHERE preview IS NOT NULL",
+    "CREATE INDEX threads_by_updated ON threads (owner, archived, updated_ms, thread_id)"
+    " WHERE preview IS NOT NULL",
+    "CREATE INDEX threads_by_recency ON threads (owner, archived, recency_ms, thread_id)"
+    " WHERE preview IS NOT NULL",
+    "CREATE INDEX threads_by_cwd ON threads (owner, cwd, created_ms) WHERE preview IS NOT NULL",
+    "CREATE INDEX threads_by_name ON threads (owner, find_name, name_seq)"
+    " WHERE find_name IS NOT NULL",
+    "CREATE SEQUENCE name_seq",
+    # Every rollout line exactly as written (the bytes of its JSONL line, no newline).
+    """
+    CREATE TABLE items (
+        thread_key bigint NOT NULL REFERENCES threads (key) ON DELETE CASCADE,
+        seq bigint NOT NULL,
+        line bytea NOT NULL,
+        PRIMARY KEY (thread_key, seq)
+    )
+    """,
+    # What threads say, for full-text search: the words (folded as search_rank folds them)
+    # in a tsvector with a GIN index; the body gives snippets.
+    """
+    CREATE TABLE texts (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        thread_key bigint NOT NULL REFERENCES threads (key) ON DELETE CASCADE,
+        role text NOT NULL,
+        turn_id text,
+        body text NOT NULL,
+        words tsvector NOT NULL
+    )
+    """,
+    "CREATE INDEX texts_words ON texts USING gin (words)",
+    "CREATE INDEX texts_thread ON texts (thread_key)",
+    # Batches applied under an idempotency key (a retried batch is applied once).
+    """
+    CREATE TABLE append_keys (
+        thread_key bigint NOT NULL REFERENCES threads (key) ON DELETE CASCADE,
+        key text NOT NULL,
+        first_seq bigint NOT NULL,
+        count integer NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (thread_key, key)
+    )
+    """,
+    # The live writer of each thread (created threads included, before they are stored): a
+    # lease its holder renews; an expired lease may be taken over.
+    """
+    CREATE TABLE writers (
+        owner text NOT NULL,
+        thread_id text COLLATE "C" NOT NULL,
+        holder uuid NOT NULL,
+        session uuid NOT NULL,
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (owner, thread_id)
+    )
+    """,
+    "CREATE INDEX writers_session ON writers (session)",
+    """
+    CREATE TABLE spawn_edges (
+        owner text NOT NULL,
+        child_thread_id text COLLATE "C" NOT NULL,
+        parent_thread_id text COLLATE "C" NOT NULL,
+        status text NOT NULL,
+        PRIMARY KEY (owner, child_thread_id)
+    )
+    """,
+    "CREATE INDEX spawn_edges_parent ON spawn_edges (owner, parent_thread_id)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "threads, items, search texts, writers, idempotency keys, spawn edges", _V1),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def lock_key(schema: str) -> int:
+    """The advisory lock serializing upgrades of one schema (a stable signed 64-bit key)."""
+    digest = hashlib.blake2b(f"threadloom.schema:{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def current_version(conn: psycopg.AsyncConnection[Any], schema: str) -> int:
+    """The schema's version (0: no version table yet)."""
+    cur = await conn.execute(
+        "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL",
+        (schema, VERSION_TABLE),
+    )
+    row = await cur.fetchone()
+    if row is None or not row[0]:
+        return 0
+    query = sql.SQL("SELECT coalesce(max(version), 0) FROM {}.{}").format(
+        sql.Identifier(schema), sql.Identifier(VERSION_TABLE)
+    )
+    cur = await conn.execute(query)
+    row = await cur.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _check_known(schema: str, version: int, latest: int) -> None:
+    if version > latest:
+        raise CorruptData(
+            f"database schema {schema} is at version {version}, newer than this threadloom"
+            f" knows ({latest}): upgrade threadloom"
+        )
+
+
+async def upgrade_connection(
+    conn: psycopg.AsyncConnection[Any],
+    schema: str = DEFAULT_SCHEMA,
+    migrations: Sequence[Migration] = MIGRATIONS,
+) -> UpgradeResult:
+    """Apply every migration newer than the schema's version, in one transaction.
+
+    ``conn`` must be in autocommit mode (it is left so). Raises CorruptData when the
+    database is newer than ``migrations``.
+    """
+    ordered = sorted(migrations, key=lambda m: m.version)
+    latest = ordered[-1].version if ordered else 0
+    before = await current_version(conn, schema)
+    _check_known(schema, before, latest)
+    if before == latest:
+        return UpgradeResult(schema, before, before, ())
+    ident = sql.Identifier(schema)
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(schema),))
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+        await conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(ident))
+        await conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (version integer PRIMARY KEY,"
+                " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(sql.Identifier(VERSION_TABLE))
+        )
+        # read again under the lock: another process may have upgraded meanwhile
+        before = await current_version(conn, schema)
+        _check_known(schema, before, latest)
+        applied: list[int] = []
+        for migration in ordered:
+            if migration.version <= before:
+                continue
+            for statement in migration.statements:
+                await conn.execute(statement.encode())
+            await conn.execute(
+                sql.SQL("INSERT INTO {} (version, description) VALUES (%s, %s)").format(
+                    sql.Identifier(VERSION_TABLE)
+                ),
+                (migration.version, migration.description),
+            )
+            applied.append(migration.version)
+    return UpgradeResult(schema, before, latest, tuple(applied))
+
+
+async def upgrade(
+    url: str, schema: str = DEFAULT_SCHEMA, migrations: Sequence[Migration] = MIGRATIONS
+) -> UpgradeResult:
+    """Bring the schema of the database at ``url`` to the newest version."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        return await upgrade_connection(conn, schema, migrations)
