@@ -6,9 +6,10 @@ damage kind) without the documented deliberate differences (``corpus_home``) and
 paginated threads Codex wrote: Codex lists those from its database rows, whose update times
 drift up to a second past the files' mtimes depending on earlier requests
 (``tests/compat/test_list_compat.py`` checks them with that tolerance). One script walks every
-filter, sort order, page size and cursor spelling, follows ``nextCursor`` and ``backwardsCursor`` (each side its own), and sends
-every malformed parameter. No thread is loaded, so ``thread/loaded/list`` is always empty
-here; its decoding and cursor rules are still compared.
+filter, sort order, page size and cursor spelling, follows ``nextCursor`` and
+``backwardsCursor`` (each side its own), and sends every malformed parameter. No thread is
+loaded, so ``thread/loaded/list`` is always empty here; its decoding and cursor rules are
+still compared.
 """
 
 from __future__ import annotations
