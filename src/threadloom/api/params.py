@@ -1,15 +1,44 @@
-"""Decoding app-server request params into store params, with Codex's error texts."""
+"""Decoding ``thread/list`` request params into store params, with Codex's error texts.
+
+Decoding follows serde (``api.decode``): members in the order the client sent them, the
+first bad value failing the request. Then the local app server's own rules, in the order
+Codex 0.169.0 applies them (observed on the binary):
+
+1. ``excludedThreadIds``: at most 100 entries (duplicates count), each a thread id in any
+   spelling the ``uuid`` crate accepts; else -32602 ``excludedThreadIds accepts at most 100
+   entries`` or ``invalid excluded thread id: <uuid error>``.
+2. a non-empty ``originators`` is refused (-32602).
+3. ``section_position`` sorting needs a section id (``sectionId: null`` is no section); its
+   cursor is ``<position in ms>|<thread id>``, checked here since no stored thread is in a
+   section and the listing is empty.
+
+``sectionId`` is a double option: omitted means every section; ``null`` (unsectioned
+threads: all of them) and a section id both send the request to Codex's database alone, as
+``useStateDbOnly: true`` does (``ListThreadsParams.state_db_only``); a section id selects
+no thread (an empty cwd filter). A ``searchTerm`` of ``""`` filters nothing but is kept: it
+sends the request to Codex's database path, which orders differently.
+``currentAccountOnly`` is decoded and otherwise ignored: with no account signed in, Codex
+lists the same threads with it as without.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from threadloom.errors import InvalidRequest
+from threadloom.api import decode as d
+from threadloom.errors import InvalidRequest, InvalidThreadId
+from threadloom.ids import ThreadId, parse_thread_id
 from threadloom.protocol.source import SOURCE_KINDS
 from threadloom.store.params import DEFAULT_PAGE_SIZE, ListThreadsParams, SortDirection, SortKey
 
-_SORT_KEYS = ("created_at", "updated_at", "recency_at", "section_position")
 JSONRPC_INVALID_PARAMS = -32602
+MAX_EXCLUDED_IDS = 100
+SECTION_POSITION = "section_position"
+_SORT_KEYS = ("created_at", "updated_at", "recency_at", SECTION_POSITION)
+_EXCLUDED_PREFIX = "invalid excluded thread id"
+_SECTION_CURSOR_MS = (-8_334_601_228_800_000, 8_210_266_876_799_999)
+"""The position range a section cursor may hold (observed on 0.169.0: chrono's datetimes,
+-262143-01-02 to 262142-12-31, in milliseconds)."""
 
 
 class InvalidParams(InvalidRequest):
@@ -19,119 +48,103 @@ class InvalidParams(InvalidRequest):
     rpc_code = JSONRPC_INVALID_PARAMS
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{str(value).lower()}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
+def _cwd(value: Any) -> list[str]:
     if isinstance(value, str):
-        return f'string "{value}"'
-    if isinstance(value, list):
-        return "sequence"
-    return "map"
-
-
-def _invalid_type(value: Any, expected: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"Invalid request: invalid type: {_type_name(value)}, expected {expected}"
+        return [value]
+    if isinstance(value, list) and all(isinstance(c, str) for c in value):
+        return list(value)
+    raise InvalidRequest(
+        "Invalid request: data did not match any variant of untagged enum ThreadListCwdFilter"
     )
 
 
-def _variants(value: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise _invalid_type(value, "string or map")  # serde's text for any enum
-    if value not in allowed:
-        if len(allowed) == 2:
-            listed = f"`{allowed[0]}` or `{allowed[1]}`"
-        else:
-            listed = "one of " + ", ".join(f"`{a}`" for a in allowed)
-        raise InvalidRequest(f"Invalid request: unknown variant `{value}`, expected {listed}")
+def _section(value: Any) -> str | None:
+    """``Option<Option<String>>``: null is kept (it differs from an omitted member)."""
+    if value is not None and not isinstance(value, str):
+        raise d.invalid_type(value, "a string")
     return value
 
 
-def _opt_str_list(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise _invalid_type(value, "a sequence")
-    for item in value:
-        if not isinstance(item, str):
-            raise _invalid_type(item, "a string")
-    return list(value)
+_decode = d.struct(
+    "ThreadListParams",
+    {
+        "cursor": d.Field(d.string),
+        "limit": d.Field(d.u32),
+        "sortKey": d.Field(d.variant(*_SORT_KEYS)),
+        "sortDirection": d.Field(d.variant("asc", "desc")),
+        "modelProviders": d.Field(d.array(d.string)),
+        "sourceKinds": d.Field(d.array(d.variant(*SOURCE_KINDS))),
+        "archived": d.Field(d.boolean),
+        "cwd": d.Field(_cwd),
+        "searchTerm": d.Field(d.string),
+        "sectionId": d.Field(_section, nullable=False),
+        "originators": d.Field(d.array(d.string)),
+        "excludedThreadIds": d.Field(d.array(d.string)),
+        "useStateDbOnly": d.Field(d.boolean, nullable=False),
+        "currentAccountOnly": d.Field(d.boolean, nullable=False),
+    },
+)
+
+
+def excluded_ids(raw: list[str]) -> list[ThreadId]:
+    """``excludedThreadIds`` normalised, or InvalidParams with Codex's text."""
+    if len(raw) > MAX_EXCLUDED_IDS:
+        raise InvalidParams(f"excludedThreadIds accepts at most {MAX_EXCLUDED_IDS} entries")
+    try:
+        return [parse_thread_id(item, _EXCLUDED_PREFIX) for item in raw]
+    except InvalidThreadId as exc:
+        raise InvalidParams(str(exc)) from None
+
+
+def check_section_cursor(cursor: str) -> None:
+    """A section-ordered listing's cursor: ``<i64 ms in range>|<thread id>``."""
+    position, bar, thread_id = cursor.partition("|")
+    digits = position[1:] if position[:1] in ("+", "-") else position
+    valid = bool(bar) and digits.isascii() and digits.isdigit()
+    if valid:
+        low, high = _SECTION_CURSOR_MS
+        try:
+            parse_thread_id(thread_id)
+        except InvalidThreadId:
+            valid = False
+        valid = valid and low <= int(position) <= high
+    if not valid:
+        raise InvalidRequest(f"invalid cursor: {cursor}")
 
 
 def list_params(raw: Any, *, rules: bool = True) -> ListThreadsParams:
     """``thread/list`` params (an object, or null for all defaults) as ListThreadsParams.
 
-    Beyond decoding, unless ``rules`` is false (decoding only, as Codex does before the
-    handshake), the local app server's rules (observed on 0.169.0): a non-empty
-    ``originators`` is refused; ``section_position`` sorting needs a ``sectionId``; a
-    ``sectionId`` selects a section no stored thread belongs to (an empty listing, expressed
-    as an empty cwd filter). A ``searchTerm`` of ``""`` filters nothing but is kept: it sends
-    the request to Codex's database path, which orders differently.
+    ``rules=False`` decodes only (as Codex does before the handshake); see the module
+    docstring for the rules.
     """
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise _invalid_type(raw, "struct ThreadListParams")
-    limit = raw.get("limit")
-    if limit is None:
-        limit = DEFAULT_PAGE_SIZE
-    elif isinstance(limit, bool) or not isinstance(limit, int):
-        raise _invalid_type(limit, "u32")
-    elif limit < 0 or limit > 0xFFFFFFFF:
-        raise InvalidRequest(f"Invalid request: invalid value: integer `{limit}`, expected u32")
-    cursor = raw.get("cursor")
-    if cursor is not None and not isinstance(cursor, str):
-        raise _invalid_type(cursor, "a string")
-    sort_key = raw.get("sortKey")
-    sort_key = SortKey.CREATED_AT if sort_key is None else _variants(sort_key, _SORT_KEYS)
-    direction = raw.get("sortDirection")
-    direction = SortDirection.DESC if direction is None else _variants(direction, ("asc", "desc"))
-    raw_kinds = raw.get("sourceKinds")
-    if raw_kinds is not None and not isinstance(raw_kinds, list):
-        raise _invalid_type(raw_kinds, "a sequence")
-    kinds = [_variants(kind, SOURCE_KINDS) for kind in raw_kinds or ()]
-    archived = raw.get("archived")
-    if archived is not None and not isinstance(archived, bool):
-        raise _invalid_type(archived, "a boolean")
-    cwd = raw.get("cwd")
-    if cwd is None:
-        cwds = None
-    elif isinstance(cwd, str):
-        cwds = [cwd]
-    elif isinstance(cwd, list) and all(isinstance(c, str) for c in cwd):
-        cwds = list(cwd)
-    else:
-        raise InvalidRequest(
-            "Invalid request: data did not match any variant of untagged enum ThreadListCwdFilter"
-        )
-    search = raw.get("searchTerm")
-    if search is not None and not isinstance(search, str):
-        raise _invalid_type(search, "a string")
-    section = raw.get("sectionId")
-    if section is not None and not isinstance(section, str):
-        raise _invalid_type(section, "a string")
-    if _opt_str_list(raw.get("originators")) and rules:
-        raise InvalidParams("originator filtering is not supported by the local app-server")
-    if sort_key == "section_position":
-        if section is None and rules:
-            raise InvalidRequest("section-position sorting requires a section filter")
-        sort_key = SortKey.CREATED_AT
-    if section is not None:
-        cwds = []  # no stored thread is in a section
+    p = _decode({} if raw is None else raw)
+    excluded: list[ThreadId] = []
+    cursor: str | None = p.get("cursor")
+    sort_key: str = p.get("sortKey", SortKey.CREATED_AT)
+    has_section = "sectionId" in p
+    section: str | None = p.get("sectionId")
+    if rules:
+        excluded = excluded_ids(p.get("excludedThreadIds") or [])
+        if p.get("originators"):
+            raise InvalidParams("originator filtering is not supported by the local app-server")
+        if sort_key == SECTION_POSITION:
+            if section is None:
+                raise InvalidRequest("section-position sorting requires a section filter")
+            if cursor is not None:
+                check_section_cursor(cursor)
+    if sort_key == SECTION_POSITION:
+        sort_key, cursor = SortKey.CREATED_AT, None  # no thread is in a section: no paging
     return ListThreadsParams(
-        limit=limit,
+        limit=p.get("limit", DEFAULT_PAGE_SIZE),
         cursor=cursor,
         sort_key=SortKey(sort_key),
-        sort_direction=SortDirection(direction),
-        model_providers=_opt_str_list(raw.get("modelProviders")),
-        source_kinds=kinds,
-        archived=bool(archived),
-        cwds=cwds,
-        search_term=search,
+        sort_direction=SortDirection(p.get("sortDirection", SortDirection.DESC)),
+        model_providers=p.get("modelProviders"),
+        source_kinds=p.get("sourceKinds", []),
+        archived=p.get("archived", False),
+        cwds=[] if section is not None else p.get("cwd"),
+        search_term=p.get("searchTerm"),
+        state_db_only=p.get("useStateDbOnly", False) or has_section,
+        excluded_thread_ids=excluded,
     )

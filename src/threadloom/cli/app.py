@@ -18,6 +18,8 @@ from rich.console import Console
 
 from threadloom.api.thread import list_result_json, read_result_json
 from threadloom.cli import render
+from threadloom.cli.db import db_app
+from threadloom.cli.migrate import migrate_command
 from threadloom.errors import ThreadloomError
 from threadloom.ids import ThreadId, parse_thread_id
 from threadloom.store.local import LocalThreadStore
@@ -275,11 +277,52 @@ def index_command(
 
 
 @app.command("app-server")
-def app_server(home: HomeOption = None) -> None:
-    """Serve Codex's app-server thread API (JSON-RPC) on stdin/stdout."""
-    from threadloom.server.main import run_stdio  # noqa: PLC0415 - only this command needs it
+def app_server(
+    home: HomeOption = None,
+    listen: Annotated[
+        str,
+        typer.Option(
+            "--listen",
+            metavar="URL",
+            help="stdio:// (JSON lines on stdin/stdout) or ws://IP:PORT (WebSocket; port 0 picks"
+            " a free one; loopback unless a token is set).",
+        ),
+    ] = "stdio://",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="THREADLOOM_APP_SERVER_TOKEN",
+            show_envvar=True,
+            help="WebSocket clients must send Authorization: Bearer <token>; required to listen"
+            " on a non-loopback address.",
+        ),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="URL",
+            help="Thread store: a CODEX_HOME path (default: the home) or postgresql://... (needs"
+            " the postgres extra). Settings still come from the home's config.toml.",
+        ),
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="Whose threads, in a postgresql:// store (default: default)."),
+    ] = None,
+) -> None:
+    """Serve Codex's app-server thread API (JSON-RPC) on stdio or WebSocket."""
+    from threadloom.server.main import serve  # noqa: PLC0415 - only this command needs it
 
-    asyncio.run(run_stdio(CodexHome.from_env(home).root))
+    try:
+        _run(serve(CodexHome.from_env(home).root, listen, token, store, owner))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+app.add_typer(db_app)
+app.command("migrate")(migrate_command)
 
 
 def main() -> None:

@@ -411,6 +411,7 @@ class ThreadSettings(Shape, frozen=True, kw_only=True):
     active_permission_profile: Opt[Any] = UNSET
     cwd: str
     runtime_workspace_roots: Opt[list[str]] = UNSET
+    reasoning_effort: Opt[str] = UNSET
     collaboration_mode: Any
     disabled_plugin_ids: list[str] = []
 

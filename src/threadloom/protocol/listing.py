@@ -10,7 +10,8 @@ non-empty one) and a ``model_provider`` already defaulted.
 Codex 0.169.0 answers a listing either by scanning files or from its database
 (``uses_database`` decides which, as observed on the binary: any search term, ``recency_at``,
 or a request without any metadata filter, i.e. explicit source kinds beyond cli/vscode with
-``modelProviders: []`` and no cwd, go to the database). The answer's keys differ:
+``modelProviders: []`` and no cwd, go to the database; so does a request that asks for the
+database alone, ``state_db_only``). The answer's keys differ:
 
 * ``created_at`` on the file scan is the only **whole-second** listing: items ordered by
   ``(key in whole seconds, id)``, ``nextCursor`` ``<whole seconds>Z|<id>``, cursors compared
@@ -23,12 +24,23 @@ or a request without any metadata filter, i.e. explicit source kinds beyond cli/
 key counts in whole seconds there (its rows keep creation times in seconds) unless that item
 was found by a search through its name alone (those come from the names file, with
 milliseconds). Database listings show no ``parentThreadId`` (the rows have no such column).
+
+A database-only listing (``useStateDbOnly: true`` or any ``sectionId``, even ``null``) takes
+the database's answer whatever the filters, so it orders by milliseconds even with a cwd or
+a source filter, and its search term matches the rows' preview and title (the first user
+text, e.g. of a thread whose first message is only an image) but not the names of
+``session_index.jsonl``: Codex's database holds no name for a thread it did not rename
+itself, and a database-only request skips the file scan that finds names.
+
+Excluded thread ids (``excludedThreadIds``) are dropped before the limit applies, but the
+page's ``nextCursor`` is the one of Codex's underlying listing: it names the last item shown
+whenever anything, excluded or not, follows it (``PageFill``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from threadloom.protocol.codec import format_rfc3339_seconds
@@ -59,6 +71,8 @@ class ListedThread(Protocol):
     def preview(self) -> str: ...
     @property
     def name(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
     @property
     def archived(self) -> bool: ...
     @property
@@ -96,9 +110,14 @@ class ListQuery(Protocol):
     def cwds(self) -> list[str] | None: ...
     @property
     def search_term(self) -> str | None: ...
+    @property
+    def state_db_only(self) -> bool: ...
+    @property
+    def excluded_thread_ids(self) -> Sequence[str]: ...
 
 
 T = TypeVar("T", bound=ListedThread)
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +141,12 @@ def sort_key_ms(thread: ListedThread, key: str) -> int:
 def uses_database(query: ListQuery) -> bool:
     """Would Codex answer this request from its database instead of a file scan?
 
-    A search term (even ``""``) or the ``recency_at`` key always do. Otherwise the scan
-    answers whenever the request has a metadata filter: source kinds that are empty or only
-    cli/vscode (they become a source filter), any ``modelProviders`` but ``[]`` (omitted
-    means the default provider), or a cwd.
+    A database-only request, a search term (even ``""``) or the ``recency_at`` key always
+    do. Otherwise the scan answers whenever the request has a metadata filter: source kinds
+    that are empty or only cli/vscode (they become a source filter), any ``modelProviders``
+    but ``[]`` (omitted means the default provider), or a cwd.
     """
-    if query.search_term is not None or query.sort_key == RECENCY_AT:
+    if query.state_db_only or query.search_term is not None or query.sort_key == RECENCY_AT:
         return True
     kinds = set(query.source_kinds)
     if not kinds or kinds <= INTERACTIVE_KINDS:
@@ -196,6 +215,16 @@ def matched_by_name_only(thread: ListedThread, term: str | None) -> bool:
     return term is not None and term != "" and term not in thread.preview
 
 
+def name_search_term(query: ListQuery) -> str | None:
+    """The search term as it may match names: none on a database-only listing."""
+    return None if query.state_db_only else query.search_term
+
+
+def database_search_matches(preview: str | None, title: str | None, term: str) -> bool:
+    """A database-only listing's search: the preview or the title holds ``term``."""
+    return term in (preview or "") or term in (title or "")
+
+
 def provider_matches(provider: str | None, wanted: list[str] | None, default: str) -> bool:
     """``modelProviders``: None = the default only (no provider counts as default), [] = all."""
     effective = provider or default
@@ -215,7 +244,51 @@ def thread_matches(thread: ListedThread, query: ListQuery, default_provider: str
     if query.cwds is not None and thread.cwd not in query.cwds:
         return False
     term = query.search_term
-    return not term or term in thread.preview or (thread.name is not None and term in thread.name)
+    if not term:
+        return True
+    if query.state_db_only:
+        return database_search_matches(thread.preview, thread.title, term)
+    return term in thread.preview or (thread.name is not None and term in thread.name)
+
+
+@dataclass(slots=True)
+class PageFill(Generic[C]):
+    """Fills one page from candidates offered in listing order, leaving excluded ids out.
+
+    Codex pages its store and drops the exclusions from each store page, asking for more
+    until the page is full; the ``nextCursor`` it returns is the store page's, so it exists
+    whenever any candidate (excluded or not) follows the last item kept (``more``).
+    """
+
+    limit: int
+    excluded: frozenset[str] = frozenset()
+    items: list[C] = field(default_factory=list)
+    more: bool = False
+
+    @classmethod
+    def of(cls, limit: int, excluded: Collection[str]) -> PageFill[C]:
+        """A page of ``limit`` items (clamped as Codex does) without ``excluded`` ids."""
+        return cls(clamp_limit(limit), frozenset(i.lower() for i in excluded))
+
+    def offer(self, candidate: C, thread_id: str) -> bool:
+        """Offer the next candidate; True once the page is settled (offer no more)."""
+        if len(self.items) >= self.limit:
+            self.more = True
+            return True
+        if thread_id.lower() not in self.excluded:
+            self.items.append(candidate)
+        return False
+
+
+def fill_page(
+    candidates: Iterable[C], limit: int, excluded: Collection[str], thread_id: Callable[[C], str]
+) -> PageFill[C]:
+    """A settled ``PageFill`` of ``candidates`` (ordered and filtered already)."""
+    fill: PageFill[C] = PageFill.of(limit, excluded)
+    for candidate in candidates:
+        if fill.offer(candidate, thread_id(candidate)):
+            break
+    return fill
 
 
 def list_page(threads: Iterable[T], query: ListQuery, *, default_provider: str) -> ListPage[T]:
@@ -239,15 +312,14 @@ def list_page(threads: Iterable[T], query: ListQuery, *, default_provider: str) 
         key=lambda t: order_tuple(sort_key_ms(t, key), t.thread_id, precise),
         reverse=descending,
     )
-    limit = clamp_limit(query.limit)
-    items = candidates[:limit]
-    more = len(candidates) > limit
+    fill = fill_page(candidates, query.limit, query.excluded_thread_ids, lambda t: t.thread_id)
+    items = fill.items
     following, backwards = page_cursors(
         sort_key_ms(items[0], key) if items else None,
-        (sort_key_ms(items[-1], key), items[-1].thread_id) if more else None,
+        (sort_key_ms(items[-1], key), items[-1].thread_id) if fill.more else None,
         key=key,
         descending=descending,
         database=database,
-        first_by_name=bool(items) and matched_by_name_only(items[0], query.search_term),
+        first_by_name=bool(items) and matched_by_name_only(items[0], name_search_term(query)),
     )
     return ListPage(items=items, next_cursor=following, backwards_cursor=backwards)

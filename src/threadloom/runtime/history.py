@@ -2,22 +2,29 @@
 
 ``HistoryScan`` is fed a rollout's lines in file order (each with its typed payload, as
 ``turns.load_line`` gives it: None for a line Codex drops) and keeps, at a cost of one turn
-reducer: the rebuilt turns, the thread's last recorded settings (``thread_settings_applied``),
-its last token usage (``thread/tokenUsage/updated``), where its turns start (fork cuts) and
-whether the history ends inside an unfinished turn (fork interruption marker).
+reducer: the rebuilt turns, the thread's last recorded settings (``thread_settings_applied``,
+and what resume and fork inherit from them: ``RecordedSettings``), its last token usage
+(``thread/tokenUsage/updated``), where its turns start (fork cuts), the ordinals of its newest
+turn and item (paginated resume cursors) and whether the history ends inside an unfinished
+turn (fork interruption marker).
 
-``read_history`` yields a stored thread's lines without holding them all: straight from its
-rollout file when the store has one, else from ``load_history``.
+``history_source`` yields a stored thread's lines without holding them all: straight from its
+rollout file when the store has one, else from ``load_history``; a paginated fork's inherited
+lines first (its ``history_base`` chain, rollout-format 16.2). ``recorded_settings`` reads only
+the lines that record settings, for a fork that copies nothing else.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from threadloom.errors import ThreadloomError
 from threadloom.ids import ThreadId
+from threadloom.protocol.codec import LineError, decode_line
 from threadloom.protocol.events import (
     TaskComplete,
     TaskStarted,
@@ -27,13 +34,25 @@ from threadloom.protocol.events import (
     TurnAborted,
 )
 from threadloom.protocol.items import ParsedItem, is_user_message
-from threadloom.protocol.rollout import RESPONSE_ITEM, RolloutLine
-from threadloom.protocol.turns import TurnReducer, apply_event
+from threadloom.protocol.rollout import (
+    EVENT_MSG,
+    RESPONSE_ITEM,
+    TURN_CONTEXT,
+    HistoryMode,
+    RolloutLine,
+)
+from threadloom.protocol.summary import user_item_text
+from threadloom.protocol.turns import TurnReducer, apply_event, history_base, load_line
 from threadloom.protocol.turns.state import IN_PROGRESS
+from threadloom.runtime.config import RecordedSettings
 from threadloom.store.base import Capability, ThreadStore
-from threadloom.store.local.reader import iter_lines
-from threadloom.store.params import LoadHistoryParams
+from threadloom.store.local.reader import iter_lines, iter_raw_lines, open_rollout
+from threadloom.store.params import LoadHistoryParams, ReadThreadParams
 from threadloom.store.records import StoredThread
+
+MAX_LINEAGE = 64
+"""Ancestors followed through ``history_base`` (a longer chain is cut there)."""
+_SETTINGS_MARKERS = (b'"thread_settings_applied"', b'"turn_context"')
 
 USAGE_KEYS = (
     ("totalTokens", "total_tokens"),
@@ -81,6 +100,13 @@ class HistoryScan:
     """Positions of real user messages (rollbacks applied), for the mid-turn rule."""
     last_terminal: int = -1
     """Position of the last ``task_complete`` / ``turn_aborted``."""
+    recorded: RecordedSettings = field(default_factory=RecordedSettings)
+    last_turn_ordinal: int | None = None
+    """Ordinal of the newest ``task_started`` (paginated rollouts)."""
+    last_item_ordinal: int | None = None
+    """Ordinal of the newest ``item_completed`` (paginated rollouts)."""
+    first_user_text: str | None = None
+    """Text of the first ``item_completed`` user message (a paginated history's preview)."""
     _current_turn: str | None = None
     _reducer: TurnReducer = field(init=False)
 
@@ -91,6 +117,8 @@ class HistoryScan:
         """One line of the history (``parsed``: its ``load_line`` value)."""
         for event in self._reducer.feed(line):
             apply_event(self.turns, event)
+        if line.ordinal is not None and line.type == EVENT_MSG:
+            self._note_ordinal(line)
         if parsed is None:
             return
         position = self.index
@@ -108,14 +136,36 @@ class HistoryScan:
                 raw = parsed.raw.get("info") if isinstance(parsed.raw, dict) else None
                 self.token_info = raw if isinstance(raw, dict) else parsed.info.to_payload()
                 self.token_turn = self._current_turn
-        elif isinstance(parsed, ThreadSettingsApplied):
-            self.last_settings = parsed.thread_settings.to_payload()
+        elif isinstance(parsed, ThreadSettingsApplied) or line.type == TURN_CONTEXT:
+            self.feed_settings(line, parsed)
         elif isinstance(parsed, ThreadRolledBack):
             self.rollback_positions.append(position)
             kept = max(0, len(self.user_positions) - parsed.num_turns)
             del self.user_positions[kept:]
         elif line.type == RESPONSE_ITEM and is_user_message(parsed):
             self.user_positions.append(position)
+
+    def feed_settings(self, line: RolloutLine, parsed: ParsedItem) -> None:
+        """A kept ``thread_settings_applied`` or ``turn_context`` line (no other effect)."""
+        if isinstance(parsed, ThreadSettingsApplied):
+            self.last_settings = parsed.thread_settings.to_payload()
+            self.recorded.applied(self.last_settings)
+        elif line.type == TURN_CONTEXT and isinstance(line.payload, dict):
+            self.recorded.turn_context(line.payload)
+
+    def _note_ordinal(self, line: RolloutLine) -> None:
+        kind = line.event_type
+        if kind == "task_started":
+            self.last_turn_ordinal = line.ordinal
+        elif kind == "item_completed":
+            self.last_item_ordinal = line.ordinal
+            item = line.payload.get("item") if isinstance(line.payload, dict) else None
+            if (
+                self.first_user_text is None
+                and isinstance(item, dict)
+                and item.get("type") == "UserMessage"
+            ):
+                self.first_user_text = user_item_text(item) or None
 
     def open_turn(self) -> OpenTurn | None:
         """The unfinished turn the history fed so far ends in, as Codex decides it for a
@@ -156,8 +206,35 @@ class HistoryScan:
 
 
 async def history_source(store: ThreadStore, stored: StoredThread) -> Iterator[RolloutLine]:
-    """The stored thread's lines in file order: streamed from its rollout when the store
-    keeps one (nothing held in memory), else loaded through the store."""
+    """The stored thread's lines in file order, a paginated fork's inherited lines first
+    (see the module doc); nothing is held in memory when the store keeps files."""
+    return await _lineage(store, stored, MAX_LINEAGE)
+
+
+async def _lineage(store: ThreadStore, stored: StoredThread, depth: int) -> Iterator[RolloutLine]:
+    own = await _own_lines(store, stored)
+    if stored.history_mode != HistoryMode.PAGINATED or depth <= 0:
+        return own
+    first = next(own, None)
+    if first is None:
+        return iter(())
+    base = history_base(first)
+    rest = itertools.chain([first], own)
+    if base is None or base.thread_id == stored.thread_id:
+        return rest
+    try:
+        parent = await store.read_thread(
+            ReadThreadParams(thread_id=ThreadId(base.thread_id), include_archived=True)
+        )
+    except ThreadloomError:  # an unreadable ancestor: its lines are left out, as Codex does
+        return rest
+    inherited = await _lineage(store, parent, depth - 1)
+    end = base.end_ordinal_exclusive
+    prefix = (line for line in inherited if line.ordinal is not None and line.ordinal < end)
+    return itertools.chain(prefix, rest)
+
+
+async def _own_lines(store: ThreadStore, stored: StoredThread) -> Iterator[RolloutLine]:
     path = stored.rollout_path
     if path is not None and Capability.RESOLVE_LEGACY_PATH in store.capabilities:
         return iter_lines(Path(path))
@@ -165,3 +242,32 @@ async def history_source(store: ThreadStore, stored: StoredThread) -> Iterator[R
         LoadHistoryParams(thread_id=ThreadId(stored.thread_id), include_archived=True)
     )
     return iter(history.items)
+
+
+def recorded_settings(lines: Iterator[RolloutLine]) -> RecordedSettings:
+    """What ``lines`` record about their thread's settings (``HistoryScan.recorded``)."""
+    scan = HistoryScan()
+    for line in lines:
+        if line.type in (EVENT_MSG, TURN_CONTEXT):
+            parsed = load_line(line)
+            if parsed is not None:
+                scan.feed_settings(line, parsed)
+    return scan.recorded
+
+
+def recorded_settings_of_file(path: Path) -> RecordedSettings:
+    """``recorded_settings`` of a rollout file, decoding only the lines that can record
+    settings (a quoted type name cannot occur inside a JSON string)."""
+    scan = HistoryScan()
+    with open_rollout(path) as stream:
+        for _, raw, complete in iter_raw_lines(stream):
+            if not complete or not any(marker in raw for marker in _SETTINGS_MARKERS):
+                continue
+            try:
+                line = decode_line(raw)
+            except LineError:
+                continue
+            parsed = load_line(line)
+            if parsed is not None:
+                scan.feed_settings(line, parsed)
+    return scan.recorded

@@ -9,6 +9,8 @@ every thread created, so a server can announce it.
 resumed one records its settings (``thread_settings_applied``) only when they differ from the
 last ones it recorded; a fork copies its source's history re-serialised (legacy) or points
 into it (paginated), marks an unfinished last turn as interrupted and records its settings.
+Resume and fork settings are resolved by the caller from what the history recorded
+(``runtime.config.RecordedSettings``), read before anything is written.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -26,12 +29,24 @@ from threadloom.live import LiveThread
 from threadloom.live.metadata import now_ms
 from threadloom.protocol.codec import format_timestamp
 from threadloom.protocol.policy import EventMode
-from threadloom.protocol.rollout import EVENT_MSG, HistoryMode, RolloutLine
+from threadloom.protocol.rollout import (
+    EVENT_MSG,
+    SESSION_META,
+    HistoryMode,
+    RolloutLine,
+    order_session_meta,
+)
 from threadloom.protocol.turns import load_line
+from threadloom.runtime.config import RecordedSettings
 from threadloom.runtime.forking import canonical_line, fork_cut, interruption_lines
-from threadloom.runtime.history import HistoryScan, history_source
+from threadloom.runtime.history import (
+    HistoryScan,
+    history_source,
+    recorded_settings,
+    recorded_settings_of_file,
+)
 from threadloom.runtime.settings import ThreadSettings
-from threadloom.store.base import ThreadStore
+from threadloom.store.base import Capability, ThreadStore
 from threadloom.store.create import session_meta_line
 from threadloom.store.params import CreateThreadParams, ForkThreadParams, ReadThreadParams
 from threadloom.store.records import StoredThread
@@ -49,6 +64,8 @@ class LoadedThread:
     """What the thread runs with (model, cwd, sandbox…); None: the server's defaults."""
     subscribers: set[int] = field(default_factory=set)
     status: dict[str, Any] = field(default_factory=lambda: {"type": "idle"})
+    preview: str | None = None
+    """The preview the thread inherited (a paginated fork's), when its record has none."""
 
     @property
     def thread_id(self) -> ThreadId:
@@ -67,6 +84,22 @@ class Loaded:
     turns: list[dict[str, Any]] = field(default_factory=list)
     token_usage: dict[str, Any] | None = None
     """``thread/tokenUsage/updated`` params for the thread's last token count."""
+    last_turn_ordinal: int | None = None
+    """Ordinal of the history's newest turn start (paginated threads)."""
+    last_item_ordinal: int | None = None
+    """Ordinal of the history's newest completed item (paginated threads)."""
+
+    @classmethod
+    def of(cls, thread: LoadedThread, scan: HistoryScan, *, loaded: bool, **kw: Any) -> Loaded:
+        """The result of loading ``thread`` whose history ``scan`` read."""
+        return cls(
+            thread,
+            turns=scan.finish(loaded=loaded),
+            token_usage=scan.token_usage(thread.thread_id),
+            last_turn_ordinal=scan.last_turn_ordinal,
+            last_item_ordinal=scan.last_item_ordinal,
+            **kw,
+        )
 
 
 def archived_error(thread_id: str) -> InvalidRequest:
@@ -80,6 +113,8 @@ def no_rollout(thread_id: str) -> NotFound:
 
 
 CreatedListener = Callable[[LoadedThread], Awaitable[None]]
+SettingsFor = Callable[[StoredThread, RecordedSettings], ThreadSettings]
+"""The settings a resumed or forked thread gets, from its (source's) record and history."""
 
 
 class ThreadManager:
@@ -180,34 +215,27 @@ class ThreadManager:
     async def resume(
         self,
         thread_id: ThreadId,
-        settings_for: Callable[[StoredThread], ThreadSettings],
+        settings_for: SettingsFor,
         *,
         subscriber: int | None = None,
     ) -> Loaded:
         """Load a stored thread for writing (or return it when it is loaded already).
 
-        ``settings_for`` gives the settings from the stored record; they are appended as
-        ``thread_settings_applied`` when they differ from the last ones the thread recorded.
+        ``settings_for`` gives the settings from the stored record and what its history
+        recorded; they are appended as ``thread_settings_applied`` when they differ from the
+        last ones the thread recorded.
         """
         stored = await self.stored(thread_id)
+        scan = await self.scan(stored)
         loaded = self.get(thread_id)
         if loaded is not None:
-            scan = await self.scan(stored)
             if subscriber is not None:
                 loaded.subscribers.add(subscriber)
-            return Loaded(
-                loaded,
-                first_load=False,
-                stored=stored,
-                turns=scan.finish(loaded=False),
-                token_usage=scan.token_usage(thread_id),
-            )
-        settings = settings_for(stored)
+            return Loaded.of(loaded, scan, loaded=False, first_load=False, stored=stored)
+        settings = settings_for(stored, scan.recorded)
         live = await LiveThread.resume(self.store, thread_id, event_mode=self.event_mode)
         try:
-            scan = await self.scan(stored)
-            applied = settings.thread_settings()
-            if scan.last_settings != applied:
+            if scan.last_settings != settings.thread_settings():
                 stamp = format_timestamp(now_ms())
                 line = RolloutLine(
                     timestamp=stamp, type=EVENT_MSG, payload=settings.applied_event(thread_id)
@@ -218,18 +246,29 @@ class ThreadManager:
             await live.shutdown()
             raise
         loaded = self._register(live, settings, subscriber)
-        return Loaded(
-            loaded,
-            stored=stored,
-            turns=scan.finish(loaded=False),
-            token_usage=scan.token_usage(thread_id),
-        )
+        return Loaded.of(loaded, scan, loaded=False, stored=stored)
+
+    async def recorded(self, stored: StoredThread) -> RecordedSettings:
+        """What a stored thread's history recorded about its settings (a cheap pass: only
+        the lines that record settings are decoded when the store keeps files)."""
+        path = stored.rollout_path
+        if (
+            path is not None
+            and stored.history_mode == HistoryMode.LEGACY
+            and Capability.RESOLVE_LEGACY_PATH in self.store.capabilities
+        ):
+            loaded = self.get(ThreadId(stored.thread_id))
+            if loaded is not None and loaded.live.materialized:
+                await loaded.live.flush()
+            return await asyncio.to_thread(recorded_settings_of_file, Path(path))
+        lines = await self._lines(stored)
+        return await asyncio.to_thread(recorded_settings, lines)
 
     # --- fork ----------------------------------------------------------------------------------
     async def fork(
         self,
         source_id: ThreadId,
-        settings_for: Callable[[StoredThread], ThreadSettings],
+        settings_for: SettingsFor,
         *,
         originator: str | None = None,
         cli_version: str = "0.169.0",
@@ -240,7 +279,6 @@ class ThreadManager:
     ) -> Loaded:
         """A new loaded thread continuing ``source_id``'s history (rollout-format 16)."""
         source = await self.stored(source_id)
-        settings = settings_for(source)
         cut: int | None = None
         cut_ordinal: int | None = None
         if last_turn_id is not None or before_turn_id is not None:
@@ -249,6 +287,10 @@ class ThreadManager:
             cut = fork_cut(whole, last_turn_id=last_turn_id, before_turn_id=before_turn_id)
             if cut is not None:
                 cut_ordinal = whole.ordinals.get(cut)
+            recorded = whole.recorded
+        else:
+            recorded = await self.recorded(source)
+        settings = settings_for(source, recorded)
         now = now_ms()
         paginated = source.history_mode == HistoryMode.PAGINATED
         child = CreateThreadParams(
@@ -322,11 +364,7 @@ class ThreadManager:
             await live.discard()
             raise
         loaded = self._register(live, settings, None)
-        return Loaded(
-            loaded,
-            turns=scan.finish(loaded=True),
-            token_usage=scan.token_usage(child.thread_id),
-        )
+        return Loaded.of(loaded, scan, loaded=True)
 
     async def _fork_paginated(
         self,
@@ -343,10 +381,16 @@ class ThreadManager:
         lines = await self._lines(source)
 
         def inherited() -> None:
-            for position, line in enumerate(_kept(lines)):
-                if cut is not None and position >= cut:
+            kept = 0
+            for line in lines:
+                parsed = load_line(line)
+                if cut_ordinal is not None:
+                    if line.ordinal is not None and line.ordinal >= cut_ordinal:
+                        return
+                elif cut is not None and parsed is not None and kept >= cut:
                     return
-                scan.feed(line, load_line(line))
+                scan.feed(line, parsed)
+                kept += parsed is not None
 
         await asyncio.to_thread(inherited)
         open_turn = scan.open_turn()
@@ -375,18 +419,8 @@ class ThreadManager:
             await live.shutdown()
             raise
         loaded = self._register(live, settings, None)
-        return Loaded(
-            loaded,
-            turns=scan.finish(loaded=True),
-            token_usage=scan.token_usage(child.thread_id),
-        )
-
-
-def _kept(lines: Iterator[RolloutLine]) -> Iterator[RolloutLine]:
-    """The lines Codex keeps (what fork cut positions count)."""
-    for line in lines:
-        if load_line(line) is not None:
-            yield line
+        loaded.preview = scan.first_user_text
+        return Loaded.of(loaded, scan, loaded=True)
 
 
 class _Copier:
@@ -406,6 +440,8 @@ class _Copier:
         self.remaining = cut
         self.scan = scan
         self.paginated = paginated
+        self.mark_meta = cut is not None
+        """A cut copy gives its first session_meta a ``multi_agent_version`` (observed)."""
 
     def batch(self) -> list[RolloutLine]:
         out: list[RolloutLine] = []
@@ -416,6 +452,10 @@ class _Copier:
             if copied is None:
                 continue
             copy, parsed = copied
+            if self.mark_meta and copy.type == SESSION_META and isinstance(copy.payload, dict):
+                self.mark_meta = False
+                payload = {"multi_agent_version": "v1", **copy.payload}
+                copy = msgspec.structs.replace(copy, payload=order_session_meta(payload))
             if self.paginated:
                 copy = msgspec.structs.replace(copy, ordinal=None)
             if self.remaining is not None:

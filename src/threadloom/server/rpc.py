@@ -2,8 +2,9 @@
 
 One JSON object per message. Replies carry no ``"jsonrpc"``; a response is
 ``{"id":…,"result":…}``, an error ``{"error":{"code":…,"message":…},"id":…}``, a
-notification ``{"method":…,"params":…,"emittedAtMs":…}``. Input that is not JSON, an object
-with neither ``id`` nor ``method``, and notifications nobody handles are ignored.
+notification ``{"method":…,"params":…,"emittedAtMs":…}``. Input that is not JSON (invalid
+UTF-8 and JSON nested deeper than :data:`MAX_DEPTH` included), an object with neither ``id``
+nor ``method``, and notifications nobody handles are ignored.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ Incoming = Request | Notification
 
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
+MAX_DEPTH = 127
+"""Deepest nesting of arrays and objects in a message (the message object counts as 1):
+serde_json's recursion limit, beyond which Codex 0.169.0 ignores the message as not JSON."""
+
 
 def _valid_id(value: Any) -> bool:
     """A request id Codex accepts: a string or an i64 (anything else voids the message)."""
@@ -59,9 +64,9 @@ def parse(data: bytes | str) -> Incoming | None:
     """
     try:
         obj = _decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
-    if not isinstance(obj, dict):
+    if not isinstance(obj, dict) or _too_deep(obj, data):
         return None
     method = obj.get("method")
     if not isinstance(method, str):
@@ -73,14 +78,35 @@ def parse(data: bytes | str) -> Incoming | None:
     return Notification(method, obj.get("params"))
 
 
+def _too_deep(obj: dict[str, Any], data: bytes | str) -> bool:
+    """Whether ``obj`` (decoded from ``data``) nests deeper than :data:`MAX_DEPTH`."""
+    if isinstance(data, str):
+        brackets = data.count("{") + data.count("[")
+    else:
+        brackets = data.count(b"{") + data.count(b"[")
+    if brackets <= MAX_DEPTH:
+        return False  # too few brackets to nest that deep: the common case, no walk
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= MAX_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def result(request_id: Any, value: Any) -> bytes:
     return _encode({"id": request_id, "result": value})
 
 
 def error(request_id: Any, code: int, message: str, data: Any = None) -> bytes:
-    body: dict[str, Any] = {"code": code, "message": message}
+    body: dict[str, Any] = {"code": code}
     if data is not None:
-        body["data"] = data
+        body["data"] = data  # Codex's member order: code, data, message
+    body["message"] = message
     return _encode({"error": body, "id": request_id})
 
 

@@ -52,6 +52,8 @@ def loaded_thread_json(
     stored = loaded.live.metadata
     out = thread_json(stored, listing=False, status=loaded.status, turns=turns)
     out["updatedAt"] = stored.updated_at_ms // 1000
+    if not out["preview"] and loaded.preview:
+        out["preview"] = loaded.preview
     return _loaded_overlay(out, loaded, effective_settings(loaded, config))
 
 

@@ -34,6 +34,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from threadloom import __version__
+from threadloom.errors import InvalidRequest
 from threadloom.server.app import AppServer
 from threadloom.server.stdio import Dispatcher, Outbox, ThreadLanes
 
@@ -47,7 +48,7 @@ HEALTH_PATHS = frozenset({"/readyz", "/healthz"})
 CLOSE_TOO_SLOW = 1008
 
 
-class ListenError(ValueError):
+class ListenError(InvalidRequest):
     """A listen address or token setting the server refuses to run with."""
 
 
@@ -60,6 +61,8 @@ def is_loopback(host: str) -> bool:
 
 
 def ws_url(host: str, port: int) -> str:
+    """The URL of ``host:port`` (an IPv6 address in brackets)."""
+    host = host.strip("[]")
     return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
 
 
@@ -98,13 +101,19 @@ class WebSocketServer:
     def url(self) -> str:
         return ws_url(self.host, self.port)
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Listen on ``host:port`` (``port`` 0: a free port, then in :attr:`port`)."""
-        if self._token is None and not is_loopback(host):
+    @staticmethod
+    def check_address(host: str, token: str | None, port: int = 0) -> None:
+        """Raise :class:`ListenError` unless ``host`` is loopback or a token is set."""
+        if token is None and not is_loopback(host):
             raise ListenError(
                 f"refusing to listen on {ws_url(host, port)} without a token: only loopback "
-                "addresses (127.0.0.1, ::1) are open without one"
+                "addresses (127.0.0.1, ::1) are open without one; set --token or "
+                "THREADLOOM_APP_SERVER_TOKEN (clients then send Authorization: Bearer <token>)"
             )
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on ``host:port`` (``port`` 0: a free port, then in :attr:`port`)."""
+        self.check_address(host, None if self._token is None else "set", port)
         self._ws = await serve(
             self._serve,
             host.strip("[]"),

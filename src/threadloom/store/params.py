@@ -136,6 +136,13 @@ class ListThreadsParams(msgspec.Struct, frozen=True, kw_only=True):
     archived: bool = False
     cwds: list[str] | None = None
     search_term: str | None = None
+    state_db_only: bool = False
+    """Answer as Codex's database listing does (``useStateDbOnly``, or a ``sectionId``):
+    millisecond order and cursors whatever the filters, and a search term matched against the
+    preview and the title, not the names of ``session_index.jsonl`` (protocol.listing)."""
+    excluded_thread_ids: list[ThreadId] = msgspec.field(default_factory=list)
+    """Threads left out before the limit applies; ``nextCursor`` still counts them (a page
+    whose only followers are excluded has one), as Codex's paging does."""
 
 
 class SearchThreadsParams(msgspec.Struct, frozen=True, kw_only=True):

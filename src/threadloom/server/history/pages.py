@@ -51,6 +51,8 @@ class ItemsView(enum.StrEnum):
 class InvalidParams(InvalidRequest):
     """Codex's ``-32602`` errors (invalid params beyond decoding)."""
 
+    rpc_code = -32602
+
 
 def page_size(limit: int | None) -> int:
     return min(max(DEFAULT_LIMIT if limit is None else limit, 1), MAX_LIMIT)

@@ -200,7 +200,8 @@ class FileSource(Source):
         return self.size_hint != size_hint
 
 
-def _first_meta(path: Path) -> RolloutLine | None:
+def first_meta(path: Path) -> RolloutLine | None:
+    """The first decodable ``session_meta`` line of a rollout (None: there is none)."""
     for _, _, raw in file_lines(path, 0, None):
         line = _decoded(raw)
         if line is not None and line.type == SESSION_META:
@@ -220,7 +221,7 @@ def file_source(path: Path, resolve_base: ResolveBase) -> FileSource:
     current, end_offset, end_ordinal = path, None, None
     seen: set[Path] = set()
     while True:
-        meta = _first_meta(current)
+        meta = first_meta(current)
         chain.append((current, end_offset, meta, end_ordinal))
         seen.add(current.resolve())
         base = history_base(meta) if meta is not None else None

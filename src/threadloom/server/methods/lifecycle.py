@@ -18,7 +18,6 @@ Replies and notifications as Codex 0.169.0 sends them (observed; ``tests/server`
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from threadloom.api import decode as d
@@ -33,18 +32,25 @@ from threadloom.ids import (
 from threadloom.live.metadata import now_ms
 from threadloom.protocol.rollout import HistoryMode
 from threadloom.runtime import LoadedThread
+from threadloom.runtime.config import (
+    Defaults,
+    Overrides,
+    RecordedSettings,
+    fork_settings,
+    resume_settings,
+    start_settings,
+)
 from threadloom.runtime.manager import Loaded
 from threadloom.runtime.settings import (
     APPROVAL_POLICIES,
     DEFAULT_MODEL,
-    READ_ONLY,
     SANDBOX_MODES,
     ThreadSettings,
     configured_effort,
     configured_providers,
-    resolve_cwd,
 )
 from threadloom.server.app import Call, Handler, decodes
+from threadloom.server.history.cursors import Scope, position_cursor
 from threadloom.server.views import (
     MULTI_AGENT_MODE,
     loaded_thread_json,
@@ -60,17 +66,6 @@ PAGINATED_RESUME_NOTICE = (
 )
 DEFAULT_TURNS_PAGE = 25
 MAX_TURNS_PAGE = 100
-
-
-class ProviderNotConfigured(InvalidRequest):
-    """A stored thread's provider is missing from the configuration (``data`` says which)."""
-
-    def __init__(self, provider: str) -> None:
-        super().__init__(
-            f"This chat uses model provider \u201c{provider}\u201d, which is no longer "
-            "configured. Restore this provider\u2019s configuration to continue."
-        )
-        self.data = {"type": "modelProviderNotConfigured", "modelProvider": provider}
 
 
 # --- params --------------------------------------------------------------------------------------
@@ -159,36 +154,14 @@ def _experimental(call: Call, method: str, params: dict[str, Any]) -> None:
             raise InvalidRequest(f"{method}.{name} requires experimentalApi capability")
 
 
-def _provider(call: Call, requested: str | None) -> str:
-    """The requested provider (it must be configured), else the server's default."""
+def _defaults(call: Call) -> Defaults:
+    """The server's configuration as the settings resolvers see it."""
     config = call.server.config
-    if requested is None:
-        return config.model_provider
-    if requested not in configured_providers(config.codex_home):
-        raise InvalidRequest(
-            f"failed to load configuration: Model provider `{requested}` not found"
-        )
-    return requested
-
-
-def _settings(
-    call: Call,
-    params: dict[str, Any],
-    *,
-    model: str | None,
-    provider: str,
-    cwd: str,
-    effort: str | None,
-) -> ThreadSettings:
-    config = call.server.config
-    requested_cwd = params.get("cwd")
-    return ThreadSettings(
-        model=params.get("model") or model or config.model or DEFAULT_MODEL,
-        model_provider=provider,
-        cwd=resolve_cwd(requested_cwd) if requested_cwd is not None else cwd,
-        approval_policy=params.get("approvalPolicy", "on-request"),
-        sandbox=params.get("sandbox", READ_ONLY),
-        reasoning_effort=effort,
+    return Defaults(
+        model=config.model or DEFAULT_MODEL,
+        model_provider=config.model_provider,
+        providers=configured_providers(config.codex_home),
+        reasoning_effort=configured_effort(config.codex_home),
     )
 
 
@@ -203,15 +176,8 @@ async def thread_start(call: Call) -> dict[str, Any]:
     params = _start_params(call.params)
     _experimental(call, "thread/start", params)
     config = call.server.config
-    provider = _provider(call, params.get("modelProvider"))
-    settings = _settings(
-        call,
-        params,
-        model=None,
-        provider=provider,
-        cwd=os.getcwd(),
-        effort=configured_effort(config.codex_home),
-    )
+    settings = start_settings(Overrides.from_params(params), _defaults(call))
+    provider = settings.model_provider
     now = now_ms()
     mode = params.get("historyMode")
     create = CreateThreadParams(
@@ -244,21 +210,16 @@ async def thread_resume(call: Call) -> dict[str, Any]:
     thread_id = parse_session_id(params["threadId"])
     _experimental(call, "thread/resume", params)
     config = call.server.config
-    requested_provider = params.get("modelProvider")
-    provider = None if requested_provider is None else _provider(call, requested_provider)
+    overrides, defaults = Overrides.from_params(params), _defaults(call)
 
-    def settings_for(stored: StoredThread) -> ThreadSettings:
-        if provider is None and stored.model_provider not in configured_providers(
-            config.codex_home
-        ):
-            raise ProviderNotConfigured(stored.model_provider)
-        return _settings(
-            call,
-            params,
-            model=stored.model,
-            provider=provider or stored.model_provider,
+    def settings_for(stored: StoredThread, recorded: RecordedSettings) -> ThreadSettings:
+        return resume_settings(
+            overrides,
+            provider=stored.model_provider,
             cwd=stored.cwd,
-            effort=stored.reasoning_effort,
+            model=stored.model,
+            recorded=recorded,
+            defaults=defaults,
         )
 
     result = await call.server.manager.resume(thread_id, settings_for, subscriber=call.conn.id)
@@ -279,16 +240,27 @@ async def thread_resume(call: Call) -> dict[str, Any]:
         await call.conn.notify("thread/status/changed", {"threadId": thread_id, "status": IDLE})
     _after_resume(call, result, exclude=exclude, paginated=paginated)
     thread = resumed_thread_json(stored, loaded, config, [] if exclude else result.turns)
+    if not result.first_load and not exclude and not thread["preview"]:
+        thread["name"] = None  # Codex's rebuilt summary of a loaded thread without a preview
     page = params.get("initialTurnsPage")
+    turns_cursor = items_cursor = None
+    if paginated:
+        turns_cursor = _backwards(thread_id, Scope.TURNS, result.last_turn_ordinal)
+        items_cursor = _backwards(thread_id, Scope.ITEMS, result.last_item_ordinal)
     return {
         "thread": thread,
         **settings_json(loaded, config),
         "collaborationMode": _collaboration_mode(loaded, call),
         "multiAgentMode": MULTI_AGENT_MODE,
         "initialTurnsPage": None if page is None else turns_page(result.turns, page),
-        "turnsBackwardsCursor": None,
-        "itemsBackwardsCursor": None,
+        "turnsBackwardsCursor": turns_cursor,
+        "itemsBackwardsCursor": items_cursor,
     }
+
+
+def _backwards(thread_id: str, scope: Scope, ordinal: int | None) -> str | None:
+    """A paginated resume's cursor back from its newest turn or item (anchor included)."""
+    return None if ordinal is None else position_cursor(thread_id, scope, ordinal, True)
 
 
 IDLE = {"type": "idle"}
@@ -317,7 +289,7 @@ def _collaboration_mode(loaded: LoadedThread, call: Call) -> dict[str, Any]:
 
 def _after_resume(call: Call, result: Loaded, *, exclude: bool, paginated: bool) -> None:
     thread_id = result.thread.thread_id
-    if result.token_usage is not None and (not exclude or paginated):
+    if result.token_usage is not None and (not exclude or (paginated and result.first_load)):
         call.notify_after_reply("thread/tokenUsage/updated", result.token_usage)
     call.notify_after_reply("thread/goal/cleared", {"threadId": thread_id})
 
@@ -375,17 +347,11 @@ async def thread_fork(call: Call) -> dict[str, Any]:
     if last_turn_id is not None and before_turn_id is not None:
         raise InvalidRequest("`beforeTurnId` cannot be combined with `lastTurnId`")
     config = call.server.config
-    provider = _provider(call, params.get("modelProvider"))
+    overrides, defaults = Overrides.from_params(params), _defaults(call)
+    start_settings(overrides, defaults)  # an unknown provider is refused before anything
 
-    def settings_for(stored: StoredThread) -> ThreadSettings:
-        return _settings(
-            call,
-            params,
-            model=None,
-            provider=provider,
-            cwd=stored.cwd,
-            effort=configured_effort(config.codex_home),
-        )
+    def settings_for(stored: StoredThread, recorded: RecordedSettings) -> ThreadSettings:
+        return fork_settings(overrides, stored.cwd, recorded, defaults)
 
     exclude = params.get("excludeTurns", False)
     result = await call.server.manager.fork(

@@ -6,26 +6,35 @@ and page differently (``threadloom.protocol.listing`` describes both): by millis
 although Codex writes local time). Ties go by thread id on the database path and by the
 file name's uuid on the scan path, and ``nextCursor`` names the same two values (observed on
 0.169.0 with renamed files and mismatched ids).
+
+SQL filters, orders and pages; excluded ids and a database-only search (which matches the
+title, a value the index keeps only in each file's summary) are applied to the rows as they
+come, in chunks, until the page is settled (``PageFill``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from threadloom.protocol.cursor import ListCursor
-from threadloom.protocol.listing import millisecond_keys, page_cursors, uses_database
-from threadloom.store.local.convert import stored_thread
-from threadloom.store.local.index import FILE_COLUMNS, Index
-from threadloom.store.params import (
-    MAX_PAGE_SIZE,
-    ListThreadsParams,
-    SortDirection,
-    SortKey,
+from threadloom.protocol.listing import (
+    PageFill,
+    database_search_matches,
+    millisecond_keys,
+    name_search_term,
+    page_cursors,
+    uses_database,
 )
+from threadloom.store.local.convert import stored_thread
+from threadloom.store.local.index import FILE_COLUMNS, FileRow, Index
+from threadloom.store.params import ListThreadsParams, SortDirection, SortKey
 from threadloom.store.records import StoredThread, ThreadPage
 
 _SUBAGENT_KINDS = ("subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther")
 _NS_PER_MS = 1_000_000
+_FILTERED_CHUNK = 500
+"""Rows per query while a database-only search filters them in Python."""
 
 _MS_KEY = {
     SortKey.CREATED_AT: "f.created_ms",
@@ -36,7 +45,6 @@ _MS_KEY = {
 
 def list_threads(index: Index, params: ListThreadsParams, default_provider: str) -> ThreadPage:
     """One page of threads, exactly as Codex's ``thread/list`` would return it."""
-    limit = min(max(params.limit, 1), MAX_PAGE_SIZE)
     cursor = ListCursor.parse(params.cursor) if params.cursor is not None else None
     database = uses_database(params)
     precise = millisecond_keys(params)
@@ -71,11 +79,12 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
         marks = ",".join("?" * len(params.cwds)) or "NULL"
         where.append(f"f.cwd IN ({marks})")
         args += params.cwds
-    if params.search_term:
+    term = params.search_term
+    if term and not params.state_db_only:
         where.append(
             "(instr(f.preview, ?) > 0 OR instr(coalesce(n.list_name, f.title_name, ''), ?) > 0)"
         )
-        args += [params.search_term, params.search_term]
+        args += [term, term]
     if cursor is not None:
         clause, values = _after_cursor(cursor, key, tie, precise=precise, desc=desc)
         where.append(clause)
@@ -84,18 +93,27 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
     sql = (
         f"SELECT {FILE_COLUMNS} FROM files f LEFT JOIN names n ON n.thread_id = f.thread_id"
         f" WHERE {' AND '.join(where)} ORDER BY {key} {direction}, {tie} {direction}"
-        " LIMIT ?"
+        " LIMIT ? OFFSET ?"
     )
-    rows = index.rows(sql, (*args, limit + 1))
-    more = len(rows) > limit
+    fill: PageFill[FileRow] = PageFill.of(params.limit, params.excluded_thread_ids)
+    title_term = term if term and params.state_db_only else None
+    chunk = fill.limit + len(fill.excluded) + 1
+    for row in _rows(index, sql, args, _FILTERED_CHUNK if title_term else chunk):
+        if title_term and not database_search_matches(
+            row.state.preview, row.state.title, title_term
+        ):
+            continue
+        if fill.offer(row, row.thread_id or ""):
+            break
+    rows = fill.items
     items = [
         stored_thread(r, default_provider=default_provider, listing=True, scan_path=not database)
-        for r in rows[:limit]
+        for r in rows
     ]
-    term = params.search_term
+    term = name_search_term(params)
     last = None
-    if more and items:
-        edge = rows[limit - 1]
+    if fill.more and items:
+        edge = rows[-1]
         key_ms = _key_ms(items[-1], sort_key) if precise else edge.name_seconds * 1000
         last = (key_ms, items[-1].thread_id if database else edge.file_uuid)
     following, backwards = page_cursors(
@@ -109,6 +127,17 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
         ),
     )
     return ThreadPage(items=items, next_cursor=following, backwards_cursor=backwards)
+
+
+def _rows(index: Index, sql: str, args: list[Any], chunk: int) -> Iterator[FileRow]:
+    """The rows of ``sql`` (ending ``LIMIT ? OFFSET ?``), fetched ``chunk`` at a time."""
+    offset = 0
+    while True:
+        rows = index.rows(sql, (*args, chunk, offset))
+        yield from rows
+        if len(rows) < chunk:
+            return
+        offset += chunk
 
 
 def _after_cursor(

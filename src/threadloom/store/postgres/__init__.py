@@ -29,7 +29,8 @@ import msgspec
 
 from threadloom.errors import Conflict, InvalidRequest, NotFound, ThreadloomError, Unsupported
 from threadloom.ids import ThreadId, parse_thread_id
-from threadloom.protocol.codec import decode_line, format_timestamp
+from threadloom.protocol.codec import decode_line, format_rfc3339_nanos, format_timestamp
+from threadloom.protocol.codec_json import dumps
 from threadloom.protocol.rollout import (
     SESSION_META,
     GitInfo,
@@ -74,6 +75,7 @@ from threadloom.store.postgres.writer import (
     Writer,
     active_writer,
     apply,
+    close_torn,
     insert_row,
     new_row,
     not_found,
@@ -171,31 +173,45 @@ class PostgresThreadStore:
         return await self.db.read(run)
 
     async def _snapshot(
-        self, thread_id: str, *, include_archived: bool, last: int | None = None, history: bool
+        self,
+        thread_id: str,
+        *,
+        include_archived: bool,
+        last: int | None = None,
+        history: bool,
+        every: Callable[[ThreadRow], bool] | bool = False,
     ) -> tuple[ThreadRow, list[bytes] | None]:
-        """A thread's row and (``history``) its lines' bytes, read in one snapshot."""
+        """A thread's row and (``history``) its lines' bytes, read in one snapshot; ``every``
+        (or ``every(row)``) keeps the lines readers skip (a copied file's blank, malformed
+        and torn lines)."""
 
         async def run(conn: Conn) -> tuple[ThreadRow, list[bytes] | None]:
             async with conn.transaction():
                 await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 row = await self._row(conn, thread_id, include_archived=include_archived)
-                lines = await self._lines(conn, row, last) if history else None
+                everything = every(row) if callable(every) else every
+                lines = await self._lines(conn, row, last, every=everything) if history else None
                 return row, lines
 
         return await self.db.read(run)
 
     @staticmethod
-    async def _lines(conn: Conn, row: ThreadRow, last: int | None) -> list[bytes]:
+    async def _lines(
+        conn: Conn, row: ThreadRow, last: int | None, *, every: bool = False
+    ) -> list[bytes]:
         """The stored bytes of a thread's lines (the last ``last`` of them), in order."""
         if last == 0:
             return []
+        readable = "" if every else " AND NOT bad"
         if last is None:
             cur = await conn.execute(
-                "SELECT line FROM items WHERE thread_key = %s ORDER BY seq", (row.key,)
+                f"SELECT line FROM items WHERE thread_key = %s{readable} ORDER BY seq".encode(),
+                (row.key,),
             )
             return [bytes(r[0]) for r in await cur.fetchall()]
         cur = await conn.execute(
-            "SELECT line FROM items WHERE thread_key = %s ORDER BY seq DESC LIMIT %s",
+            f"SELECT line FROM items WHERE thread_key = %s{readable}"
+            " ORDER BY seq DESC LIMIT %s".encode(),
             (row.key, last),
         )
         raws = [bytes(r[0]) for r in await cur.fetchall()]
@@ -271,6 +287,8 @@ class PostgresThreadStore:
         todo = _unsent(writer, row, todo)
         if not todo:
             return row
+        if row.torn_tail:
+            await close_torn(conn, row)
         batch = apply(row, todo, writer.paginated)
         row.updated_ms = now
         if activity:
@@ -385,14 +403,15 @@ class PostgresThreadStore:
             params.source_thread_id,
             include_archived=params.include_archived,
             history=True,
+            every=lambda row: row.history_mode == HistoryMode.PAGINATED,
         )
         meta = source.meta
         assert lines is not None
         if meta.history_mode == HistoryMode.PAGINATED:
             return await self._fork_paginated(params, source, lines)
-        assert lines is not None
         assert source.state.meta_payload is not None
-        copied = lines[1:] if keep is None else lines[1 : 1 + keep]
+        history = _after_first_meta(lines)
+        copied = history if keep is None else history[:keep]
         child = msgspec.structs.replace(
             params.thread,
             forked_from_id=meta.id,
@@ -417,7 +436,8 @@ class PostgresThreadStore:
     ) -> StoredThread:
         """A paginated child pointing into its parent (rollout-format 16.2): nothing copied,
         its ordinals continuing the parent's; stored at once."""
-        end_ordinal, end_offset = _inherited_prefix(source, lines, params.end_ordinal)
+        complete = lines[:-1] if source.torn_tail else lines
+        end_ordinal, end_offset = _inherited_prefix(source, complete, params.end_ordinal)
         child = params.thread
         extra = {
             **child.extra,
@@ -519,18 +539,29 @@ class PostgresThreadStore:
     async def _set_name(
         self, conn: Conn, thread_id: str, name: str, *, include_archived: bool
     ) -> bool:
-        """Record a name (empty: cleared); False when the thread is not there."""
+        """Record a name (empty: cleared) and its ``session_index.jsonl`` entry; False when
+        the thread is not there."""
         raw = name.encode() if name else None
         archived = "" if include_archived else " AND NOT archived"
+        entry = dumps(
+            {
+                "id": thread_id,
+                "thread_name": name,
+                "updated_at": format_rfc3339_nanos(self._clock() * 1_000_000),
+            }
+        )
         query = (
-            "UPDATE threads SET named = true, read_name = %s,"
+            "WITH renamed AS (UPDATE threads SET named = true, read_name = %s,"
             " list_name = coalesce(%s, list_name),"
             " list_name_text = coalesce(%s, list_name_text), find_name = %s,"
-            f" name_seq = nextval('name_seq') WHERE owner = %s AND thread_id = %s{archived}"
+            " name_seq = nextval('name_seq')"
+            f" WHERE owner = %s AND thread_id = %s{archived} RETURNING key, name_seq)"
+            " INSERT INTO name_entries (thread_key, seq, line)"
+            " SELECT key, name_seq, %s FROM renamed"
         )
         cur = await conn.execute(
             query.encode(),
-            (raw, raw, pg_text(name) or None, pg_text(name) or None, self.owner, thread_id),
+            (raw, raw, pg_text(name) or None, pg_text(name) or None, self.owner, thread_id, entry),
         )
         return cur.rowcount == 1
 
@@ -575,6 +606,8 @@ class PostgresThreadStore:
                 raise active_writer(thread_id)
             now = self._clock()
             if row.history_mode == HistoryMode.LEGACY:
+                if row.torn_tail:
+                    await close_torn(conn, row)
                 batch = apply(row, [_meta_copy(row, patch, now)], paginated=False)
                 row.updated_ms = now
                 await store_batch(conn, row, batch)
@@ -661,9 +694,10 @@ class PostgresThreadStore:
     # --- beyond the protocol ------------------------------------------------------------
     async def rollout_bytes(self, thread_id: ThreadId) -> bytes:
         """The thread's rollout file exactly as the local store would hold it (JSONL)."""
-        _, raws = await self._snapshot(thread_id, include_archived=True, history=True)
+        row, raws = await self._snapshot(thread_id, include_archived=True, history=True, every=True)
         assert raws is not None
-        return b"".join(raw + b"\n" for raw in raws)
+        data = b"".join(raw + b"\n" for raw in raws)
+        return data[:-1] if row.torn_tail and data else data
 
     async def close(self) -> None:
         """Give every writer lease up and close the pool."""
@@ -778,7 +812,7 @@ def _inherited_prefix(
     offset = 0
     best = -1
     for raw in lines:
-        ordinal = decode_line(raw).ordinal
+        ordinal = _ordinal(raw)
         if end_ordinal is not None and ordinal is not None and ordinal >= end_ordinal:
             if ordinal != end_ordinal:
                 break
@@ -789,6 +823,30 @@ def _inherited_prefix(
     if end_ordinal is not None:
         raise InvalidRequest(f"ordinal {end_ordinal} is not a line of thread {parent.thread_id}")
     return best + 1, offset
+
+
+class _Ordinal(msgspec.Struct):
+    ordinal: int | None = None
+
+
+_decode_ordinal = msgspec.json.Decoder(_Ordinal).decode
+
+
+def _ordinal(raw: bytes) -> int | None:
+    """A stored line's ordinal (None: none, or a line that is not JSON)."""
+    try:
+        return _decode_ordinal(raw).ordinal
+    except msgspec.DecodeError:
+        return None
+
+
+def _after_first_meta(lines: list[bytes]) -> list[bytes]:
+    """The lines after the first session_meta (what a legacy fork copies) of readable lines
+    (a copied file may hold lines before its session_meta)."""
+    for n, raw in enumerate(lines):
+        if decode_line(raw).type == SESSION_META:
+            return lines[n + 1 :]
+    return []
 
 
 def _restamped(raw: bytes, stamp: str) -> Prepared:

@@ -4,17 +4,22 @@ Every listing filters on the owner and the archived flag and orders by one sort 
 thread id, so it walks one of the partial indexes ``threads_by_*`` (listable threads only)
 from the cursor on and stops after a page: the first page costs the same at a million
 threads as at ten. Millisecond listings use the exact key; the scan path's ``created_at``
-listing counts whole seconds (``created_s``), as the memory and local stores do.
+listing counts whole seconds (``created_s``), as the memory and local stores do. Excluded
+ids and a database-only search (on the title, kept in each row's summary) are applied to
+the rows as they come, in chunks, until the page is settled (``PageFill``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from threadloom.protocol.cursor import ListCursor, clamp_limit
+from threadloom.protocol.cursor import ListCursor
 from threadloom.protocol.listing import (
+    PageFill,
+    database_search_matches,
     matched_by_name_only,
     millisecond_keys,
+    name_search_term,
     page_cursors,
     sort_key_ms,
     uses_database,
@@ -26,6 +31,8 @@ from threadloom.store.records import ThreadPage
 
 _SUBAGENT_KINDS = ("subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther")
 _NS_PER_MS = 1_000_000
+_FILTERED_CHUNK = 500
+"""Rows per query while a database-only search filters them in Python."""
 
 _MS_KEY = {
     SortKey.CREATED_AT: "t.created_ms",
@@ -57,7 +64,7 @@ def _filters(
     if params.cwds is not None:
         where.append("t.cwd = ANY(%s::text[])")
         args.append([pg_text(c) for c in params.cwds])
-    if params.search_term:
+    if params.search_term and not params.state_db_only:
         term = pg_text(params.search_term)
         where.append(
             "(strpos(t.preview, %s) > 0"
@@ -99,26 +106,38 @@ async def list_threads(
         clause, values = _after_cursor(cursor, key, precise=precise, desc=desc)
         where.append(clause)
         args += values
-    limit = clamp_limit(params.limit)
     direction = "DESC" if desc else "ASC"
     query = (
         f"SELECT {THREAD_COLUMNS} FROM threads t WHERE {' AND '.join(where)}"
-        f" ORDER BY {key} {direction}, t.thread_id {direction} LIMIT %s"
-    )
-    cur = await conn.execute(query.encode(), [*args, limit + 1])
-    rows = [ThreadRow.from_db(r) for r in await cur.fetchall()]
-    more = len(rows) > limit
+        f" ORDER BY {key} {direction}, t.thread_id {direction} LIMIT %s OFFSET %s"
+    ).encode()
+    fill: PageFill[ThreadRow] = PageFill.of(params.limit, params.excluded_thread_ids)
+    title_term = params.search_term if params.state_db_only else None
+    chunk = _FILTERED_CHUNK if title_term else fill.limit + len(fill.excluded) + 1
+    offset, settled = 0, False
+    while not settled:
+        cur = await conn.execute(query, [*args, chunk, offset])
+        fetched = await cur.fetchall()
+        for row in map(ThreadRow.from_db, fetched):
+            if title_term and not database_search_matches(
+                row.state.preview, row.state.title, title_term
+            ):
+                continue
+            if settled := fill.offer(row, row.thread_id):
+                break
+        settled = settled or len(fetched) < chunk
+        offset += chunk
     items = [
         row.record(default_provider=default_provider, listing=True, scan_path=not database)
-        for row in rows[:limit]
+        for row in fill.items
     ]
     sort_key = params.sort_key.value
     following, backwards = page_cursors(
         sort_key_ms(items[0], sort_key) if items else None,
-        (sort_key_ms(items[-1], sort_key), items[-1].thread_id) if more and items else None,
+        (sort_key_ms(items[-1], sort_key), items[-1].thread_id) if fill.more and items else None,
         key=sort_key,
         descending=desc,
         database=database,
-        first_by_name=bool(items) and matched_by_name_only(items[0], params.search_term),
+        first_by_name=bool(items) and matched_by_name_only(items[0], name_search_term(params)),
     )
     return ThreadPage(items=items, next_cursor=following, backwards_cursor=backwards)

@@ -29,7 +29,8 @@ _text_decoder = msgspec.msgpack.Decoder(TextState)
 THREAD_COLUMNS = (
     "t.key, t.thread_id, t.meta, t.state, t.text_state, t.text_index, t.next_seq,"
     " t.next_ordinal, t.created_ms, t.updated_ms, t.recency_ms, t.archived, t.archived_at_ms,"
-    " t.named, t.read_name, t.list_name, t.overridden, t.override_git, t.override_memory"
+    " t.named, t.read_name, t.list_name, t.overridden, t.override_git, t.override_memory,"
+    " t.torn_tail"
 )
 """The columns ``ThreadRow.from_db`` reads, in order (table alias ``t``)."""
 
@@ -84,6 +85,8 @@ class ThreadRow:
     overridden: bool = False
     override_git: dict[str, Any] | None = None
     override_memory: str | None = None
+    torn_tail: bool = False
+    """The last stored line is a torn line copied from a file (no newline after it)."""
 
     @classmethod
     def from_db(cls, r: tuple[Any, ...]) -> ThreadRow:
@@ -110,6 +113,7 @@ class ThreadRow:
             overridden=r[16],
             override_git=git if isinstance(git, dict) else None,
             override_memory=r[18],
+            torn_tail=r[19],
         )
 
     def copy(self) -> ThreadRow:
@@ -133,6 +137,7 @@ class ThreadRow:
             overridden=self.overridden,
             override_git=self.override_git,
             override_memory=self.override_memory,
+            torn_tail=self.torn_tail,
         )
 
     @property

@@ -156,8 +156,32 @@ _V1 = (
     "CREATE INDEX spawn_edges_parent ON spawn_edges (owner, parent_thread_id)",
 )
 
+_V2 = (
+    # Threads copied from a CODEX_HOME (``threadloom migrate``) keep what makes their file
+    # come back byte for byte: its path inside the home, its mtime, whether its last line was
+    # torn (no newline), and a digest of the source a re-run compares to copy only changes.
+    "ALTER TABLE threads ADD COLUMN file_path text",
+    "ALTER TABLE threads ADD COLUMN file_mtime_ns bigint",
+    "ALTER TABLE threads ADD COLUMN torn_tail boolean NOT NULL DEFAULT false",
+    "ALTER TABLE threads ADD COLUMN source_digest bytea",
+    # Lines a reader skips (blank, malformed, a torn last line) are kept for the file's sake.
+    "ALTER TABLE items ADD COLUMN bad boolean NOT NULL DEFAULT false",
+    # Every name entry as ``session_index.jsonl`` holds it (the exact line), in the order
+    # given by ``name_seq``: renames append one, a copied home brings its own.
+    """
+    CREATE TABLE name_entries (
+        thread_key bigint NOT NULL REFERENCES threads (key) ON DELETE CASCADE,
+        seq bigint NOT NULL,
+        line bytea NOT NULL,
+        PRIMARY KEY (thread_key, seq)
+    )
+    """,
+    "CREATE INDEX name_entries_seq ON name_entries (seq)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "threads, items, search texts, writers, idempotency keys, spawn edges", _V1),
+    Migration(2, "copied files (path, mtime, torn tail, digest), skipped lines, name entries", _V2),
 )
 LATEST = MIGRATIONS[-1].version
 

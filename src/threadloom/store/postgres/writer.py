@@ -116,15 +116,21 @@ def apply(row: ThreadRow, lines: list[Prepared], paginated: bool) -> Batch:
         else:
             raw = prepared.raw
         batch.raws.append(raw)
-        payload = line.payload
-        row.state.feed(line.type, payload)
-        text = extract(row.text_state, line.type, payload, row.text_index)
+        text = feed_line(row, line)
         if text is not None:
             batch.texts.append(text)
-        if _kept(line):
-            row.text_index += 1
     row.next_seq += len(batch.raws)
     return batch
+
+
+def feed_line(row: ThreadRow, line: RolloutLine) -> SearchText | None:
+    """Feed one readable line into the row's summary and text state; its search text."""
+    payload = line.payload
+    row.state.feed(line.type, payload)
+    text = extract(row.text_state, line.type, payload, row.text_index)
+    if _kept(line):
+        row.text_index += 1
+    return text
 
 
 def _kept(line: RolloutLine) -> bool:
@@ -223,18 +229,47 @@ async def store_batch(conn: Conn, row: ThreadRow, batch: Batch, *, update: bool 
             copy.set_types(["int8", "int8", "bytea"])
             for n, raw in enumerate(batch.raws):
                 await copy.write_row((row.key, batch.first_seq + n, raw))
-    if batch.texts:
+    await store_texts(conn, row.key, batch.texts)
+    if update:
+        await update_row(conn, row)
+
+
+async def store_texts(conn: Conn, thread_key: int, texts: list[SearchText]) -> None:
+    """Index what a thread says for full-text search."""
+    if texts:
         async with conn.cursor() as cur:
             await cur.executemany(
                 "INSERT INTO texts (thread_key, role, turn_id, body, words)"
                 " VALUES (%s, %s, %s, %s, array_to_tsvector(%s::text[]))",
                 [
-                    (row.key, t.role, pg_text(t.turn_id), pg_text(t.text), words(t.text))
-                    for t in batch.texts
+                    (thread_key, t.role, pg_text(t.turn_id), pg_text(t.text), words(t.text))
+                    for t in texts
                 ],
             )
-    if update:
-        await update_row(conn, row)
+
+
+async def close_torn(conn: Conn, row: ThreadRow) -> None:
+    """Before the first append to a copied file whose last line was torn: that line now ends
+    with a newline (as a file writer closes it), and is read when it is a whole line."""
+    row.torn_tail = False
+    cur = await conn.execute(
+        "SELECT line FROM items WHERE thread_key = %s AND seq = %s", (row.key, row.next_seq - 1)
+    )
+    found = await cur.fetchone()
+    if found is None:
+        return
+    try:
+        line = decode_line(bytes(found[0]))
+    except LineError:
+        return
+    await conn.execute(
+        "UPDATE items SET bad = false WHERE thread_key = %s AND seq = %s",
+        (row.key, row.next_seq - 1),
+    )
+    text = feed_line(row, line)
+    await store_texts(conn, row.key, [] if text is None else [text])
+    if line.ordinal is not None and line.ordinal >= (row.next_ordinal or 0):
+        row.next_ordinal = line.ordinal + 1
 
 
 async def update_row(conn: Conn, row: ThreadRow) -> None:
@@ -243,7 +278,7 @@ async def update_row(conn: Conn, row: ThreadRow) -> None:
     await conn.execute(
         "UPDATE threads SET state = %s, text_state = %s, text_index = %s, next_seq = %s,"
         " next_ordinal = %s, preview = %s, title_name = %s, cwd = %s, updated_ms = %s,"
-        " recency_ms = %s WHERE key = %s",
+        " recency_ms = %s, torn_tail = %s WHERE key = %s",
         (
             encode_state(row.state),
             encode_text_state(row.text_state),
@@ -255,6 +290,7 @@ async def update_row(conn: Conn, row: ThreadRow) -> None:
             columns["cwd"],
             row.updated_ms,
             row.recency_ms,
+            row.torn_tail,
             row.key,
         ),
     )

@@ -1,0 +1,180 @@
+"""The history pages of a server: one cached ``TurnIndex`` per thread, kept in step with its lines.
+
+``HistoryService.run(stored, fn)`` finds the thread's lines (``source.py``: its rollout files
+for the local store, ``load_history`` for any other), brings the thread's index up to date
+(built on first use; extended from where it stopped when the file grew; rebuilt when the file
+was replaced, moved or cut) and calls ``fn(index, source)``, all in a worker thread and under
+the thread's lock, so concurrent requests never see an index half extended.
+
+The indexes of the most recently used threads are kept (``capacity``); an index costs a few
+dozen bytes per turn, never the turns themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from threadloom.errors import ThreadloomError
+from threadloom.ids import ThreadId
+from threadloom.protocol.rollout import SESSION_META, HistoryMode, RolloutLine
+from threadloom.protocol.turns import HistoryBase, history_base
+from threadloom.server.history.index import TurnIndex, extend
+from threadloom.server.history.pages import full_turns, normalize
+from threadloom.server.history.source import (
+    ListSource,
+    SegmentInfo,
+    Source,
+    file_source,
+    first_meta,
+    inherited_lines,
+    list_lineage,
+)
+from threadloom.store.base import Capability, ThreadStore
+from threadloom.store.params import LoadHistoryParams, ReadThreadParams
+from threadloom.store.records import StoredThread
+
+T = TypeVar("T")
+MAX_LINEAGE = 64
+"""Ancestors followed through ``history_base`` (a longer chain is cut there)."""
+
+
+class HistoryService:
+    """Turn indexes of the threads a server pages through (module docstring)."""
+
+    def __init__(self, store: ThreadStore, *, capacity: int = 32) -> None:
+        self.store = store
+        self.capacity = capacity
+        self._indexes: OrderedDict[str, TurnIndex] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def run(self, stored: StoredThread, fn: Callable[[TurnIndex, Source], T]) -> T:
+        """``fn(index, source)`` on the thread's up-to-date index (in a worker thread)."""
+        thread_id = stored.thread_id
+        lock = self._locks.setdefault(thread_id, asyncio.Lock())
+        async with lock:
+            source = await self._source(stored)
+            cached = self._indexes.get(thread_id)
+
+            def work() -> T:
+                index = refreshed(cached, thread_id, stored.history_mode, source)
+                self._keep(thread_id, index)
+                return fn(index, source)
+
+            return await asyncio.to_thread(work)
+
+    async def full_turns(self, stored: StoredThread, *, active: bool) -> list[dict[str, Any]]:
+        """Every turn of the thread, as ``thread/read`` with ``includeTurns`` shows them."""
+        thread_id = stored.thread_id
+        lock = self._locks.setdefault(thread_id, asyncio.Lock())
+        async with lock:
+            source = await self._source(stored)
+            cached = self._indexes.get(thread_id)
+
+            def work() -> list[dict[str, Any]]:
+                if cached is not None and cached.key == source.key:
+                    index = refreshed(cached, thread_id, stored.history_mode, source)
+                    self._keep(thread_id, index)
+                    return full_turns(index, source, active)
+                index = TurnIndex.empty(thread_id, stored.history_mode, source)
+                turns: list[dict[str, Any]] = []
+                extend(index, source, collect=turns)
+                self._keep(thread_id, index)
+                return normalize(turns, active)
+
+            return await asyncio.to_thread(work)
+
+    def _keep(self, thread_id: str, index: TurnIndex) -> None:
+        self._indexes[thread_id] = index
+        self._indexes.move_to_end(thread_id)
+        while len(self._indexes) > self.capacity:
+            self._indexes.popitem(last=False)
+
+    # -- sources ----------------------------------------------------------------------------------
+
+    async def _source(self, stored: StoredThread) -> Source:
+        path = stored.rollout_path
+        if path is not None and Capability.RESOLVE_LEGACY_PATH in self.store.capabilities:
+            return await self._file_source(Path(path))
+        return await self._list_source(stored)
+
+    async def _file_source(self, path: Path) -> Source:
+        """The rollout's lines, after those its ``history_base`` chain inherits."""
+        bases: dict[str, Path] = {}
+        current = path
+        for _ in range(MAX_LINEAGE):
+            meta = await asyncio.to_thread(first_meta, current)
+            base = history_base(meta) if meta is not None else None
+            if base is None or base.thread_id in bases:
+                break
+            parent = await self._rollout_of(base.thread_id)
+            if parent is None:
+                break
+            bases[base.thread_id] = current = parent
+
+        def resolve(base: HistoryBase, _: Path) -> Path | None:
+            return bases.get(base.thread_id)
+
+        return await asyncio.to_thread(file_source, path, resolve)
+
+    async def _rollout_of(self, thread_id: str) -> Path | None:
+        try:
+            parent = await self.store.read_thread(ReadThreadParams(thread_id=ThreadId(thread_id)))
+        except ThreadloomError:  # an unreadable ancestor: its lines are left out
+            return None
+        return None if parent.rollout_path is None else Path(parent.rollout_path)
+
+    async def _list_source(self, stored: StoredThread) -> Source:
+        """Any store: the thread's lines through ``load_history``, inherited ones first."""
+        own = await self._history(stored.thread_id)
+        if own is None:
+            own = []
+        chain: list[tuple[list[RolloutLine], int | None]] = [(own, None)]
+        seen: set[str] = {stored.thread_id}
+        lines = own
+        for _ in range(MAX_LINEAGE):
+            meta = next((line for line in lines if line.type == SESSION_META), None)
+            base = history_base(meta) if meta is not None else None
+            if base is None or base.thread_id in seen:
+                break
+            parent = await self._history(base.thread_id)
+            if parent is None:
+                break
+            seen.add(base.thread_id)
+            lines = parent
+            chain.append((inherited_lines(parent, base), base.end_ordinal_exclusive))
+        chain.reverse()
+        lineage: list[SegmentInfo] = []
+        joined: list[RolloutLine] = []
+        for segment, end_ordinal in chain:
+            info = list_lineage(segment)
+            lineage.append(SegmentInfo(info.meta_ordinal, end_ordinal))
+            joined.extend(segment)
+        return ListSource(stored.thread_id, joined, lineage)
+
+    async def _history(self, thread_id: str) -> list[RolloutLine] | None:
+        try:
+            history = await self.store.load_history(
+                LoadHistoryParams(thread_id=ThreadId(thread_id), include_archived=True)
+            )
+        except ThreadloomError:  # an unreadable ancestor: its lines are left out
+            return None
+        return history.items
+
+
+def refreshed(
+    index: TurnIndex | None, thread_id: str, mode: HistoryMode, source: Source
+) -> TurnIndex:
+    """``index`` brought up to date with ``source`` (a new one when it cannot be extended)."""
+    if index is not None and index.key == source.key and index.mode == mode:
+        if not source.grown_since(index.end.position, index.size_hint):
+            return index
+        if source.signature(index.end.position) == index.signature:
+            extend(index, source)
+            return index
+    index = TurnIndex.empty(thread_id, mode, source)
+    extend(index, source)
+    return index
