@@ -28,10 +28,12 @@ from threadloom import (
     ThreadId,
     ThreadMetadataPatch,
     ThreadStore,
-    Unsupported,
     new_thread_id,
 )
+from threadloom.protocol.codec import encode_line
+from threadloom.protocol.policy import EventMode
 from threadloom.protocol.rollout import EVENT_MSG, SESSION_META
+from threadloom.store.params import ForkThreadParams
 
 from .backends import DEFAULT_PROVIDER
 from .builders import (
@@ -488,12 +490,119 @@ async def test_fork_copies_the_first_lines_of_its_parent(
     assert keys(await stored_lines(store, pid)) == keys(before)
 
 
-async def test_fork_of_a_paginated_thread_is_unsupported(store: ThreadStore) -> None:
-    parent = await open_thread(store, task_started("t1"), history_mode=HistoryMode.PAGINATED)
+# --- paginated forks (rollout-format 16.2) ------------------------------------------------------
+async def paginated_parent(store: ThreadStore) -> tuple[ThreadId, list[RolloutLine]]:
+    """A closed paginated thread of two turns, and its stored lines (ordinals 0, 1, ...)."""
+    turns = [task_started("t1"), turn_context("gpt-5", turn_id="t1"), token_count(10)]
+    turns += [task_started("t2"), turn_context("gpt-5", turn_id="t2"), token_count(20)]
+    parent = await open_thread(store, *turns, history_mode=HistoryMode.PAGINATED)
     await parent.shutdown()
+    lines = await stored_lines(store, parent.thread_id)
+    assert [line.ordinal for line in lines] == list(range(len(lines)))
+    return parent.thread_id, lines
 
-    with pytest.raises(Unsupported):
-        await LiveThread.fork(store, parent.thread_id, create_params())
+
+def prefix_bytes(lines: list[RolloutLine], end_ordinal: int) -> int:
+    """The length of the parent's lines below ``end_ordinal``, as written."""
+    return sum(
+        len(encode_line(line)) + 1
+        for line in lines
+        if line.ordinal is not None and line.ordinal < end_ordinal
+    )
+
+
+def assert_points_into(child: list[RolloutLine], parent_id: ThreadId, end: int, size: int) -> None:
+    head = child[0]
+    assert head.type == SESSION_META
+    assert head.ordinal == end
+    assert head.payload["forked_from_id"] == parent_id
+    assert head.payload["forked_from_ordinal_exclusive"] == end
+    assert head.payload["history_mode"] == "paginated"
+    assert head.payload["history_base"] == {
+        "thread_id": parent_id,
+        "end_ordinal_exclusive": end,
+        "end_byte_offset": size,
+    }
+
+
+async def test_a_paginated_fork_copies_nothing_and_continues_the_ordinals(
+    store: ThreadStore,
+) -> None:
+    parent_id, parent_lines = await paginated_parent(store)
+    end = len(parent_lines)
+
+    child = await LiveThread.fork(store, parent_id, create_params())
+    assert child.metadata.history_mode == HistoryMode.PAGINATED
+    assert child.metadata.forked_from_id == parent_id
+    await child.append([token_count(30)])
+    await child.shutdown()
+
+    lines = await stored_lines(store, child.thread_id)
+    assert_points_into(lines, parent_id, end, prefix_bytes(parent_lines, end))
+    assert [line.ordinal for line in lines] == [end, end + 1]
+    assert content(lines[1:]) == content([token_count(30)])
+    assert await stored_lines(store, parent_id) == parent_lines
+    stored = await store.read_thread(ReadThreadParams(thread_id=child.thread_id))
+    assert (stored.history_mode, stored.forked_from_id) == (HistoryMode.PAGINATED, parent_id)
+
+
+async def test_a_paginated_fork_at_an_ordinal_inherits_the_lines_below_it(
+    store: ThreadStore,
+) -> None:
+    parent_id, parent_lines = await paginated_parent(store)
+    second_turn = next(
+        line.ordinal
+        for line in parent_lines
+        if line.type == EVENT_MSG and line.payload.get("turn_id") == "t2"
+    )
+    assert second_turn is not None
+
+    stored = await store.fork_thread(
+        ForkThreadParams(
+            source_thread_id=parent_id, thread=create_params(), end_ordinal=second_turn
+        )
+    )
+    child = LiveThread(store, stored, event_mode=EventMode.LIMITED, materialized=True)
+    await child.append([task_started("t3")])
+    await child.shutdown()
+
+    lines = await stored_lines(store, child.thread_id)
+    assert_points_into(lines, parent_id, second_turn, prefix_bytes(parent_lines, second_turn))
+    assert [line.ordinal for line in lines] == [second_turn, second_turn + 1]
+    assert await stored_lines(store, parent_id) == parent_lines
+
+
+async def test_a_fork_of_a_paginated_fork_points_into_the_fork(store: ThreadStore) -> None:
+    parent_id, parent_lines = await paginated_parent(store)
+    child = await LiveThread.fork(store, parent_id, create_params())
+    await child.append([token_count(30)])
+    await child.shutdown()
+    child_lines = await stored_lines(store, child.thread_id)
+
+    grandchild = await LiveThread.fork(store, child.thread_id, create_params())
+    await grandchild.shutdown()
+
+    lines = await stored_lines(store, grandchild.thread_id)
+    end = len(parent_lines) + len(child_lines)
+    assert_points_into(lines, child.thread_id, end, prefix_bytes(child_lines, end))
+    assert len(lines) == 1
+
+
+@pytest.mark.parametrize("end_ordinal", [-1, 1000])
+async def test_a_paginated_fork_at_no_line_of_the_parent_is_refused(
+    store: ThreadStore, end_ordinal: int
+) -> None:
+    parent_id, parent_lines = await paginated_parent(store)
+    params = create_params()
+
+    with pytest.raises(InvalidRequest):
+        await store.fork_thread(
+            ForkThreadParams(source_thread_id=parent_id, thread=params, end_ordinal=end_ordinal)
+        )
+
+    with pytest.raises(NotFound):
+        await store.read_thread(ReadThreadParams(thread_id=params.thread_id))
+    assert await stored_lines(store, parent_id) == parent_lines
 
 
 @pytest.mark.parametrize("last", [0, 1, 5, 100])

@@ -97,8 +97,9 @@ def file_uuid(path: str) -> str:
 
 
 def without_path(thread: StoredThread) -> StoredThread:
-    """A record as stores agree on it (the rollout path names a file of one of them)."""
-    return msgspec.structs.replace(thread, rollout_path=None)
+    """A record as stores agree on it: the rollout path names a file of one of them, and
+    files do not record when a thread was archived (Codex keeps that in its database)."""
+    return msgspec.structs.replace(thread, rollout_path=None, archived_at_ms=None)
 
 
 async def reads(store: ThreadStore, ids: list[ThreadId]) -> dict[str, StoredThread]:

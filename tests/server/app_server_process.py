@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,7 +36,14 @@ class ServerProcess:
     """``threadloom app-server --home HOME ARGS…``; ``env`` adds to (or, with None values,
     removes from) the environment, which never inherits a token."""
 
-    def __init__(self, home: Path, *args: str, env: Mapping[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *args: str,
+        env: Mapping[str, str | None] | None = None,
+        argv: Sequence[str] | None = None,
+    ) -> None:
+        """``argv``: the whole command instead (``home`` and ``args`` then unused)."""
         full_env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
         for key, value in (env or {}).items():
             if value is None:
@@ -44,7 +51,7 @@ class ServerProcess:
             else:
                 full_env[key] = value
         self.proc = subprocess.Popen(
-            [*SERVER_ARGV, "--home", str(home), *args],
+            [*SERVER_ARGV, "--home", str(home), *args] if argv is None else list(argv),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -202,11 +209,12 @@ def home_digest(home: Path) -> dict[str, str]:
 def postgres_store_url() -> str:
     """The test process's PostgreSQL database as a ``postgresql://`` URL, for ``--store``
     (skips without a server or the postgres extra, fails under ``CI=true``)."""
-    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+    from ..store.postgres import server  # noqa: PLC0415
 
-    from ..store.postgres import server  # noqa: PLC0415 - needs the postgres extra
+    database = server.process_database_url()  # skips here without the extra or a server
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - the postgres extra
 
-    params = conninfo_to_dict(server.process_database_url())
+    params = conninfo_to_dict(database)
     user = quote(str(params.get("user", "")))
     password = params.get("password")
     credentials = f"{user}:{quote(str(password))}@" if password else f"{user}@" if user else ""

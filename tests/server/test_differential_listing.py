@@ -7,10 +7,9 @@ paginated threads Codex wrote: Codex lists those from its database rows, whose u
 drift up to a second past the files' mtimes depending on earlier requests
 (``tests/compat/test_list_compat.py`` checks them with that tolerance). One script walks every
 filter, sort order, page size and cursor spelling, follows ``nextCursor`` and
-``backwardsCursor`` (each side its own), and sends every malformed parameter. Then the
-database-only listings (``useStateDbOnly``, ``sectionId``) and ``excludedThreadIds``, whose
-ids each side takes from its own earlier replies. No thread is loaded, so
-``thread/loaded/list`` is always empty here; its decoding and cursor rules are still compared.
+``backwardsCursor`` (each side its own), and sends every malformed parameter. No thread is
+loaded, so ``thread/loaded/list`` is always empty here; its decoding and cursor rules are
+still compared. Database-only listings and excluded ids: ``test_differential_listing_scope``.
 """
 
 from __future__ import annotations
@@ -281,15 +280,13 @@ LOADED: list[tuple[str, Any, Expect | None]] = [
 
 @dataclass(frozen=True, slots=True)
 class Picks:
-    """What the script needs from the home: a second holding several listed threads, and the
-    title of a thread whose first message is an image (shown as its name, not its preview)."""
+    """What the script needs from the home: a second holding several listed threads."""
 
     second: int
     ids: tuple[str, ...]
-    image_title: str
 
 
-DUMMY = Picks(1_740_000_000, ("a", "b", "c"), "title")
+DUMMY = Picks(1_740_000_000, ("a", "b", "c"))
 
 
 def picks_of(varied: CompatHome) -> Picks:
@@ -299,12 +296,7 @@ def picks_of(varied: CompatHome) -> Picks:
             groups.setdefault(record.created_ms // 1000, []).append(record.id)
     second, ids = max(groups.items(), key=lambda item: len(item[1]))
     assert len(ids) >= 3
-    image_title = next(
-        r.name
-        for r in varied.manifest.tagged("image_only")
-        if r.listable and not r.archived and r.name
-    )
-    return Picks(second, tuple(sorted(ids)), image_title)
+    return Picks(second, tuple(sorted(ids)))
 
 
 def rfc3339(seconds: int, fraction: str = "") -> str:
@@ -338,157 +330,6 @@ def follow(label: str, member: str, params: dict[str, Any]) -> Callable[[Replies
         return {**params, "cursor": replies[label]["result"][member]}
 
     return build
-
-
-def derived(label: str, make: Callable[[list[str]], dict[str, Any]]) -> Callable[[Replies], Any]:
-    """Params made from the ids ``label`` listed (on each side, its own reply)."""
-
-    def build(replies: Replies) -> Any:
-        return make([t["id"] for t in replies[label]["result"]["data"]])
-
-    return build
-
-
-def continued(label: str, params: Callable[[Replies], Any]) -> Callable[[Replies], Any]:
-    """``params`` continuing from the ``nextCursor`` of ``label``."""
-
-    def build(replies: Replies) -> Any:
-        return {**params(replies), "cursor": replies[label]["result"]["nextCursor"]}
-
-    return build
-
-
-UNLISTED_ID = "00000000-0000-4000-8000-00000000ffff"
-EXCLUDED_INVALID = "invalid excluded thread id: "
-SPELLINGS: list[tuple[str, Callable[[str], str]]] = [
-    ("capitals", str.upper),
-    ("braces", lambda i: "{" + i + "}"),
-    ("urn", lambda i: "urn:uuid:" + i),
-    ("simple", lambda i: i.replace("-", "")),
-]
-
-
-def database_only(c: Corpus, p: Picks) -> None:
-    """``useStateDbOnly`` and ``sectionId``: Codex's database alone answers (millisecond
-    order whatever the filters; a search on previews and titles, not the index's names)."""
-    cases: list[tuple[str, dict[str, Any]]] = [
-        ("defaults", {"limit": 45}),
-        ("cwd", {"cwd": CWD, "limit": 100}),
-        ("cwd, ascending", {"cwd": CWD, "sortDirection": "asc", "limit": 100}),
-        ("a source filter", {"sourceKinds": ["cli", "exec"], "modelProviders": []}),
-        ("archived", {"archived": True, **DB_PATH}),
-        ("search a title", {"searchTerm": p.image_title, **DB_PATH}),
-        ("search image previews", {"searchTerm": "[Image]", **DB_PATH}),
-        ("search names", {"searchTerm": "name", **DB_PATH}),
-        ("empty search", {"searchTerm": "", "limit": 5}),
-        ("recency", {"sortKey": "recency_at", "limit": 5}),
-        ("empty cwd list", {"cwd": []}),
-    ]
-    for label, params in cases:
-        c.request(f"state db only: {label}", "thread/list", {"useStateDbOnly": True, **params}, OK)
-    c.request(
-        "state db only: page 2",
-        "thread/list",
-        follow("state db only: defaults", "nextCursor", {"useStateDbOnly": True}),
-        OK,
-    )
-    c.request(
-        "state db only: back from page 2",
-        "thread/list",
-        follow(
-            "state db only: page 2",
-            "backwardsCursor",
-            {"useStateDbOnly": True, "sortDirection": "asc"},
-        ),
-        OK,
-    )
-    c.request(
-        "sectionId null: a source filter",
-        "thread/list",
-        {"sectionId": None, "sourceKinds": ["cli", "exec"]},
-        OK,
-    )
-    c.request(
-        "sectionId null and useStateDbOnly false",
-        "thread/list",
-        {"sectionId": None, "useStateDbOnly": False, "cwd": CWD},
-        OK,
-    )
-    section = {"sortKey": "section_position", "sectionId": "s"}
-    tid = p.ids[0]
-    for label, cursor, valid in [
-        ("position and id", f"123|{tid}", True),
-        ("signed position and capital id", f"+5|{tid.upper()}", True),
-        ("negative position", f"-5|{tid}", True),
-        ("largest position", f"8210266876799999|{tid}", True),
-        ("position too large", f"8210266876800000|{tid}", False),
-        ("smallest position", f"-8334601228800000|{tid}", True),
-        ("position too small", f"-8334601228800001|{tid}", False),
-        ("a time", f"2025-01-01T00:00:00Z|{tid}", False),
-        ("no id", "123", False),
-        ("bad id", "123|x", False),
-        ("spaced", f" 5|{tid}", False),
-    ]:
-        expect = OK if valid else invalid(f"invalid cursor: {cursor}")
-        c.request(f"section cursor: {label}", "thread/list", {**section, "cursor": cursor}, expect)
-
-
-def excluding(
-    label: str, params: dict[str, Any], pick: Callable[[list[str]], list[str]]
-) -> Callable[[Replies], Any]:
-    """``params`` excluding the ids ``pick`` takes from what ``label`` listed."""
-    return derived(label, lambda listed: {**params, "excludedThreadIds": pick(listed)})
-
-
-def first_spelled(spell: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
-    return lambda listed: [spell(listed[0])]
-
-
-def exclusions(c: Corpus) -> None:
-    """``excludedThreadIds``: left out before the limit, every spelling of an id; the next
-    cursor is still there when only excluded threads follow."""
-    defaults, every, cwd = "filter: defaults", "filter: every kind", "filter: cwd string"
-    inside_a_page = excluding(every, {**DB_PATH, "limit": 5}, lambda i: [i[1], i[6]])
-    cases: list[tuple[str, Callable[[Replies], Any]]] = [
-        ("the first two of a page", excluding(defaults, {"limit": 5}, lambda i: i[:2])),
-        ("inside a page (database)", inside_a_page),
-        (
-            "only excluded threads follow",
-            derived(cwd, lambda i: {"cwd": CWD, "limit": len(i) - 1, "excludedThreadIds": i[-1:]}),
-        ),
-        (
-            "the first of a short listing",
-            derived(cwd, lambda i: {"cwd": CWD, "limit": len(i) - 1, "excludedThreadIds": i[:1]}),
-        ),
-        ("every thread of a listing", excluding(cwd, {"cwd": CWD}, lambda i: i)),
-        (
-            "with useStateDbOnly",
-            excluding(cwd, {"cwd": CWD, "useStateDbOnly": True, "limit": 3}, lambda i: i[1:3]),
-        ),
-        ("an unlisted id", excluding(defaults, {"limit": 2}, lambda _: [UNLISTED_ID])),
-        ("100 entries", excluding(defaults, {"limit": 3}, lambda i: i[:1] * 100)),
-        *[
-            (f"spelled in {label}", excluding(defaults, {"limit": 3}, first_spelled(spell)))
-            for label, spell in SPELLINGS
-        ],
-        ("the next page", continued("exclude: inside a page (database)", inside_a_page)),
-    ]
-    for label, build_params in cases:
-        c.request(f"exclude: {label}", "thread/list", build_params, OK)
-    too_many = "excludedThreadIds accepts at most 100 entries"
-    empty = EXCLUDED_INVALID + "invalid length: expected length 32 for simple format, found 0"
-    refused: list[tuple[str, dict[str, Any], str]] = [
-        ("101 entries", {"excludedThreadIds": [UNLISTED_ID] * 101}, too_many),
-        ("101 entries, one bad", {"excludedThreadIds": ["x"] + [UNLISTED_ID] * 100}, too_many),
-        ("an empty id", {"excludedThreadIds": [""]}, empty),
-        ("a bad id after a good one", {"excludedThreadIds": [UNLISTED_ID, "0000"]}, ""),
-        ("before originators", {"originators": ["x"], "excludedThreadIds": ["x"]}, ""),
-        ("before section sorting", {"sortKey": "section_position", "excludedThreadIds": ["x"]}, ""),
-        ("before a bad cursor", {"cursor": "garbage", "excludedThreadIds": ["x"]}, ""),
-    ]
-    for label, params, message in refused:
-        expect = Expect(-32602, message or EXCLUDED_INVALID, prefix=not message)
-        c.request(f"exclude refused: {label}", "thread/list", params, expect)
 
 
 def build(p: Picks) -> Corpus:
@@ -551,8 +392,6 @@ def build(p: Picks) -> Corpus:
             c.request(f"bad: {label}", "thread/list", expect=expect)
         else:
             c.request(f"bad: {label}", "thread/list", params, expect)
-    database_only(c, p)
-    exclusions(c)
     for label, params, expect in LOADED:
         if params is ...:
             c.request(label, "thread/loaded/list", expect=expect)

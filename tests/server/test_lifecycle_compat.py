@@ -4,14 +4,16 @@ rollout-format 12, 16).
 
 Two differential runs (:mod:`threadloom.testing.differential`), each one script on two copies
 of one home: a legacy home (unfinished, finished, named, turn-less, archived, foreign-provider
-and odd-shaped threads) and a paginated one (written as Codex writes them). Every reply is
+and odd-shaped threads, threads whose recorded settings a resume or fork inherits) and a
+paginated one (written as Codex writes them). Every reply is
 compared whole; notifications thread by thread, in order; every file either server wrote or
 changed, line by line.
 
 Normalized beyond the harness's fresh ids and times, because they must differ:
 
 * ``base_instructions`` of a new thread's ``session_meta``: Codex writes its model prompt
-  (20 kB of its own text), threadloom ``null``; ``context_window.window_id``: a fresh id
+  (20 kB of its own text), threadloom ``null``, so a byte offset into such a file (the
+  ``history_base`` of a fork of a fork) differs too; ``context_window.window_id``: a fresh id
   first seen in a file, whose number the harness cannot align (files of the other side
   take numbers too);
 * ids Codex invents for id-less response items and markers (``msg_<uuid7>``, ``fc_…``): the
@@ -42,6 +44,7 @@ import pytest
 
 from threadloom.protocol.codec import encode_line
 from threadloom.protocol.rollout import HistoryMode
+from threadloom.runtime.settings import ThreadSettings
 from threadloom.store.create import session_meta_line
 from threadloom.store.params import CreateThreadParams
 from threadloom.testing import RolloutBuilder, append_session_index, rollout_path, uuid7
@@ -93,6 +96,7 @@ class Ids:
         self.archived, self.foreign, self.odd, self.resumed = (
             uuid7(BASE_MS + (4 + i) * 1000, rng) for i in range(4)
         )
+        self.recorded, self.late_context = (uuid7(BASE_MS + (8 + i) * 1000, rng) for i in range(2))
 
 
 IDS = Ids()
@@ -130,7 +134,48 @@ def legacy_home(folder: Path) -> Path:
     _builder(IDS.foreign, 5, model_provider="gone").turn("q", "a", turn_id="g1").write(home)
     odd_thread(_builder(IDS.odd, 6)).write(home)
     _builder(IDS.resumed, 7).turn("to be continued", "sure", turn_id="r1").write(home)
+    recorded_settings(_builder(IDS.recorded, 8), IDS.recorded).write(home)
+    b = _builder(IDS.late_context, 9).turn("q1", "a1", turn_id="l1")
+    settings_applied(b, IDS.late_context, cwd="/c", approval="untrusted", effort="low")
+    b.turn("q2", "a2", turn_id="l2")
+    b.line("turn_context", {**OLD_CONTEXT, "turn_id": "l2", "cwd": "/b", "model": "m1"})
+    b.write(home)
     return home
+
+
+OLD_CONTEXT: dict[str, Any] = {
+    "cwd": CWD,
+    "approval_policy": "never",
+    "sandbox_policy": {"type": "danger-full-access"},
+    "model": "gpt-5",
+    "summary": "auto",
+}
+"""A ``turn_context`` of an older Codex (no permission profile)."""
+
+
+def settings_applied(
+    b: RolloutBuilder, thread_id: str, *, cwd: str, approval: str, effort: str | None = None
+) -> RolloutBuilder:
+    """A ``thread_settings_applied`` event as Codex writes it (model ``m2``)."""
+    settings = ThreadSettings(
+        model="m2",
+        model_provider="openai",
+        cwd=cwd,
+        approval_policy=approval,
+        sandbox="workspace-write",
+        reasoning_effort=effort,
+    )
+    return b.event(settings.applied_event(thread_id))
+
+
+def recorded_settings(b: RolloutBuilder, thread_id: str) -> RolloutBuilder:
+    """Settings recorded twice, each time by a turn context then settings applied: what a
+    resume or fork inherits from them."""
+    b.turn("first", "one", turn_id="s1")
+    b.line("turn_context", {**OLD_CONTEXT, "turn_id": "s1", "cwd": "/b"})
+    settings_applied(b, thread_id, cwd="/c", approval="untrusted", effort="high")
+    b.turn("second", "two", turn_id="s2")
+    return settings_applied(b, thread_id, cwd="/c2", approval="on-request", effort="low")
 
 
 def odd_thread(b: RolloutBuilder) -> RolloutBuilder:
@@ -282,6 +327,27 @@ def legacy_script() -> Steps:
     s("start bad sandbox", "thread/start", {"sandbox": "bogus"})
     s("start bad approval", "thread/start", {"approvalPolicy": "bogus"})
     s("start bad ephemeral", "thread/start", {"ephemeral": "yes"})
+    s(
+        "start with config",
+        "thread/start",
+        {
+            "historyMode": "legacy",
+            "config": {
+                "model": "o4",
+                "model_reasoning_effort": "low",
+                "approval_policy": "never",
+                "sandbox_mode": "workspace-write",
+                "hide_agent_reasoning": True,
+            },
+        },
+    )
+    s(
+        "start config provider",
+        "thread/start",
+        {"historyMode": "legacy", "config": {"model_provider": "ollama"}},
+    )
+    s("start config unknown provider", "thread/start", {"config": {"model_provider": "nope"}})
+    s("start bad config", "thread/start", {"config": {"model": 5}})
     s("resume started", "thread/resume", on("start legacy"))
     s("fork started", "thread/fork", on("start legacy"))
     # thread/resume
@@ -300,6 +366,32 @@ def legacy_script() -> Steps:
     s("resume other model", "thread/resume", {"threadId": IDS.noturns, "model": "o3", "cwd": "/x"})
     s("resume archived", "thread/resume", {"threadId": IDS.archived})
     s("resume foreign provider", "thread/resume", {"threadId": IDS.foreign})
+    s(
+        "resume foreign as openai",
+        "thread/resume",
+        {"threadId": IDS.foreign, "modelProvider": "openai"},
+    )
+    s(
+        "resume another provider",
+        "thread/resume",
+        {"threadId": IDS.after_turns, "modelProvider": "ollama"},
+    )
+    s(
+        "resume unknown provider",
+        "thread/resume",
+        {"threadId": IDS.after_turns, "modelProvider": "nope"},
+    )
+    s(
+        "resume same provider",
+        "thread/resume",
+        {"threadId": IDS.odd, "modelProvider": "openai", "excludeTurns": True},
+    )
+    s("resume recorded settings", "thread/resume", {"threadId": IDS.recorded})
+    s(
+        "resume late context",
+        "thread/resume",
+        {"threadId": IDS.late_context, "config": {"model_reasoning_effort": "minimal"}},
+    )
     s("resume unknown", "thread/resume", {"threadId": "019a0000-0000-7000-9000-00000000dead"})
     s("resume bad id", "thread/resume", {"threadId": "not-a-uuid"})
     s("resume without id", "thread/resume", {})
@@ -312,6 +404,10 @@ def legacy_script() -> Steps:
     s("fork turn-less", "thread/fork", {"threadId": IDS.noturns})
     s("fork after turns", "thread/fork", {"threadId": IDS.after_turns, "cwd": "/elsewhere"})
     s("fork odd", "thread/fork", {"threadId": IDS.odd})
+    s("fork recorded settings", "thread/fork", {"threadId": IDS.recorded, "lastTurnId": "s1"})
+    s("fork late context", "thread/fork", {"threadId": IDS.late_context})
+    s("fork config", "thread/fork", {"threadId": IDS.done, "config": {"model": "o4"}})
+    s("fork at the last turn", "thread/fork", {"threadId": IDS.done, "lastTurnId": "d3"})
     s("fork ephemeral", "thread/fork", {"threadId": IDS.unfinished, "ephemeral": True})
     s("fork unknown turn", "thread/fork", {"threadId": IDS.done, "lastTurnId": "nope"})
     s("fork in-progress turn", "thread/fork", {"threadId": IDS.unfinished, "lastTurnId": "u3"})
@@ -350,11 +446,14 @@ def legacy_script() -> Steps:
 def paginated_script() -> Steps:
     s = Steps()
     s("resume", "thread/resume", {"threadId": PAGED.whole})
+    # not last: Codex may send this resume's notifications after the next reply or two
+    s("resume without turns", "thread/resume", {"threadId": PAGED.unfinished, "excludeTurns": True})
     s("fork", "thread/fork", {"threadId": PAGED.whole})
     s("fork last turn", "thread/fork", {"threadId": PAGED.whole, "lastTurnId": "p1"})
     s("fork unfinished", "thread/fork", {"threadId": PAGED.unfinished})
     s("fork without turns", "thread/fork", {"threadId": PAGED.unfinished, "excludeTurns": True})
-    s("resume without turns", "thread/resume", {"threadId": PAGED.unfinished, "excludeTurns": True})
+    s("resume a fork", "thread/resume", on("fork last turn"))
+    s("fork a fork", "thread/fork", on("fork unfinished"))
     return s
 
 
@@ -392,6 +491,9 @@ def normalize(value: Any) -> Any:
     metadata = out.get("metadata")
     if isinstance(metadata, dict) and "history_sequence" in metadata:
         del out["metadata"]
+    base = out.get("history_base")
+    if isinstance(base, dict) and str(base.get("thread_id")).startswith("<new-id-"):
+        base["end_byte_offset"] = "<offset in a fresh file>"
     if out.get("cli_version") == "<cliVersion>" and "base_instructions" in out:
         out["base_instructions"] = "<base_instructions>"
         if "context_window" in out:
@@ -542,7 +644,9 @@ def test_the_files_are_what_rollout_format_describes(legacy: DifferentialResult)
         ("event_msg", "thread_settings_applied"),
     ]
     index = codex["session_index.jsonl"]["lines"]
-    assert [e["thread_name"] for e in index].count("Named thread") == 3  # the two forks
+    # the thread's own entry, then one per fork of it (last turn, before turn, named, config,
+    # at the last turn) and the fork of a fork, which inherits the name its parent got
+    assert [e["thread_name"] for e in index].count("Named thread") == 7
 
 
 def test_injected_items_are_written_as_codex_writes_them(legacy: DifferentialResult) -> None:
@@ -587,11 +691,10 @@ def test_paginated_threads_resume_and_fork_as_codex_s(paginated: DifferentialRes
 def test_paginated_forks_point_into_their_parent(paginated: DifferentialResult) -> None:
     codex = own_files(paginated, False)
     heads = [f["lines"][0] for f in codex.values() if "history_base" in f["lines"][0]["payload"]]
-    assert len(heads) == 4
-    assert {h["payload"]["history_base"]["thread_id"] for h in heads} == {
-        PAGED.whole,
-        PAGED.unfinished,
-    }
+    assert len(heads) == 5
+    parents = [h["payload"]["history_base"]["thread_id"] for h in heads]
+    assert parents.count(PAGED.whole) == 2
+    assert parents.count(PAGED.unfinished) == 2  # and the fork of a fork points into its parent
     assert all(h["ordinal"] == h["payload"]["forked_from_ordinal_exclusive"] for h in heads)
 
 

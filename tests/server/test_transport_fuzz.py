@@ -44,7 +44,7 @@ FUZZ = settings(
     max_examples=60,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 THREAD_ID_METHODS = (

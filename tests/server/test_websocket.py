@@ -16,8 +16,10 @@ from websockets.sync.client import connect as sync_connect
 from websockets.typing import Origin
 
 from threadloom.api.thread import list_result_json
-from threadloom.server.websocket import MAX_MESSAGE
+from threadloom.server.app import AppServer, ServerConfig
+from threadloom.server.websocket import MAX_MESSAGE, WebSocketServer
 from threadloom.store.local import LocalThreadStore
+from threadloom.store.memory import InMemoryThreadStore
 from threadloom.store.params import ListThreadsParams
 from threadloom.testing import write_rollout
 
@@ -122,6 +124,7 @@ async def test_listens_on_a_free_loopback_port_and_shakes_hands(
 ) -> None:
     assert server.url.startswith("ws://127.0.0.1:")
     assert int(server.url.rsplit(":", 1)[1]) > 0
+    assert "Authorization" not in server.stderr  # no token, no instructions
     async with client(server.url) as ws:
         early, _ = await call(ws, 1, "thread/list", {})
         assert early == {"error": {"code": -32600, "message": "Not initialized"}, "id": 1}
@@ -263,7 +266,49 @@ def test_a_non_loopback_address_needs_a_token(tmp_path: Path, address: str) -> N
     process.stop()
 
 
+def test_a_port_in_use_is_a_clear_error(server: ServerProcess, tmp_path: Path) -> None:
+    second = ServerProcess(tmp_path, "--listen", server.url)
+    assert second.wait_exit() == 1
+    assert f"cannot listen on {server.url}" in " ".join(second.stderr.split())
+    second.stop()
+
+
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
     with ServerProcess(tmp_path, "--listen", "ws://127.0.0.1:0") as process:
         process.wait_listening()
         assert process.stop() == 0
+
+
+async def test_a_client_that_stops_reading_is_disconnected() -> None:
+    """In process, with a small outbox: a client that lets 1 MB replies pile up unread is
+    closed (1008) before they are all sent; other clients are unaffected."""
+    app = AppServer(InMemoryThreadStore(), ServerConfig())
+    try:
+        async with WebSocketServer(app, outbox_limit=4) as ws_server:
+            await ws_server.start("127.0.0.1", 0)
+            async with client(ws_server.url) as other:
+                await initialize(other)
+                slow_client = connect(ws_server.url, max_size=None, max_queue=1)
+                async with slow_client as slow:
+                    await initialize(slow)
+                    method = "m" * (1 << 20)  # echoed in each unknown-method error
+                    for request_id in range(64):
+                        await slow.send(json.dumps({"id": request_id, "method": method}))
+                    replies, code = await drain(slow)
+                assert code == 1008
+                assert replies < 64
+                reply, _ = await call(other, 1, "thread/loaded/list", {})
+                assert "result" in reply, reply
+    finally:
+        await app.close()
+
+
+async def drain(ws: ClientConnection) -> tuple[int, int | None]:
+    """Read until the connection closes: how many messages, and the close code received."""
+    count = 0
+    while True:
+        try:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+        except ConnectionClosed as closed:
+            return count, None if closed.rcvd is None else closed.rcvd.code
+        count += 1

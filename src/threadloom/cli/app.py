@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from threadloom.api.thread import list_result_json, read_result_json
 from threadloom.cli import render
@@ -73,7 +74,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except ThreadloomError as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -81,7 +82,7 @@ def _thread_id(raw: str) -> ThreadId:
     try:
         return parse_thread_id(raw)
     except ThreadloomError as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
         raise typer.Exit(2) from None
 
 

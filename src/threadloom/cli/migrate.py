@@ -12,8 +12,8 @@ from rich.console import Console
 from threadloom.cli import render
 from threadloom.errors import ThreadloomError
 
-_out = Console()
-_err = Console(stderr=True)
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True, soft_wrap=True)
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 

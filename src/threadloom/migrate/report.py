@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: called as a migration goes (``total`` None: unknown)."""
@@ -46,12 +48,12 @@ class MigrationReport:
 
 
 def display_url(url: str) -> str:
-    """The URL without its password."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: PLC0415
-
-    try:
-        params = conninfo_to_dict(url)
-    except Exception:  # an unparsable URL fails later with a clear error
-        return url
-    params.pop("password", None)
-    return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+    """A connection URL or string as it may be shown: without its password."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        if parts.password is None:
+            return url
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)

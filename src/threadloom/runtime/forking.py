@@ -3,10 +3,10 @@
 Legacy fork: the child's ``session_meta``, then every line of the source that Codex keeps
 (``turns.load_line``), *re-serialised* (``canonical_line``: Codex's canonical payload, an id
 for an id-less response item, the fork time as timestamp, the envelope ``metadata`` kept),
-cut at a turn boundary when asked (``fork_cut``), then an interruption marker when the copied
-history ends inside an unfinished turn (``interruption_lines``), then the child's
-``thread_settings_applied``. Paginated fork: no copy (the child's ``history_base`` points
-into the parent), the settings, then the marker.
+cut at a turn boundary (``fork_cut``) or a user message (``user_message_cut``) when asked,
+then an interruption marker when the copied history ends inside an unfinished turn
+(``interruption_lines``), then the child's ``thread_settings_applied``. Paginated fork: no
+copy (the child's ``history_base`` points into the parent), the settings, then the marker.
 
 Re-serialisation is the identity for lines already in Codex's canonical form, but deciding
 that needs the line decoded and validated, which the turn reducer needs anyway; so every line
@@ -119,6 +119,17 @@ def fork_cut(
             raise missing
         return cut
     return None
+
+
+def user_message_cut(scan: HistoryScan, n: int) -> int | None:
+    """How many kept lines of a source (scanned whole into ``scan``) a fork *before the n-th
+    (0-based) user message* copies (rollout-format 16.1): up to that user-message boundary,
+    rollbacks having removed the boundaries of the turns they undid; None (all) when there
+    are no more than ``n`` boundaries."""
+    if n < 0:
+        raise InvalidRequest("the user message index must not be negative")
+    boundaries = scan.user_positions
+    return boundaries[n] if n < len(boundaries) else None
 
 
 def interruption_lines(open_turn: OpenTurn, stamp: str, *, developer: bool) -> list[RolloutLine]:

@@ -94,7 +94,8 @@ class HistoryScan:
     """The position of each turn id's first ``task_started``."""
     start_positions: list[int] = field(default_factory=list)
     ordinals: dict[int, int] = field(default_factory=dict)
-    """The ordinal of each ``task_started`` line that has one (paginated rollouts)."""
+    """The ordinal of each ``task_started`` and user message line that has one (paginated
+    rollouts: where a fork cut at a kept position falls)."""
     rollback_positions: list[int] = field(default_factory=list)
     user_positions: list[int] = field(default_factory=list)
     """Positions of real user messages (rollbacks applied), for the mid-turn rule."""
@@ -105,6 +106,10 @@ class HistoryScan:
     """Ordinal of the newest ``task_started`` (paginated rollouts)."""
     last_item_ordinal: int | None = None
     """Ordinal of the newest ``item_completed`` (paginated rollouts)."""
+    context_model: str | None = None
+    """Model of the first ``turn_context`` of the newest turn that has one (what Codex's
+    resume warning calls the recorded model)."""
+    _awaiting_context: bool = True
     first_user_text: str | None = None
     """Text of the first ``item_completed`` user message (a paginated history's preview)."""
     _current_turn: str | None = None
@@ -129,6 +134,7 @@ class HistoryScan:
             if line.ordinal is not None:
                 self.ordinals[position] = line.ordinal
             self._current_turn = parsed.turn_id
+            self._awaiting_context = True
         elif isinstance(parsed, TaskComplete | TurnAborted):
             self.last_terminal = position
         elif isinstance(parsed, TokenCount):
@@ -144,6 +150,8 @@ class HistoryScan:
             del self.user_positions[kept:]
         elif line.type == RESPONSE_ITEM and is_user_message(parsed):
             self.user_positions.append(position)
+            if line.ordinal is not None:
+                self.ordinals[position] = line.ordinal
 
     def feed_settings(self, line: RolloutLine, parsed: ParsedItem) -> None:
         """A kept ``thread_settings_applied`` or ``turn_context`` line (no other effect)."""
@@ -152,6 +160,9 @@ class HistoryScan:
             self.recorded.applied(self.last_settings)
         elif line.type == TURN_CONTEXT and isinstance(line.payload, dict):
             self.recorded.turn_context(line.payload)
+            model = line.payload.get("model")
+            if self._awaiting_context and isinstance(model, str):
+                self.context_model, self._awaiting_context = model, False
 
     def _note_ordinal(self, line: RolloutLine) -> None:
         kind = line.event_type

@@ -38,7 +38,12 @@ from threadloom.protocol.rollout import (
 )
 from threadloom.protocol.turns import load_line
 from threadloom.runtime.config import RecordedSettings
-from threadloom.runtime.forking import canonical_line, fork_cut, interruption_lines
+from threadloom.runtime.forking import (
+    canonical_line,
+    fork_cut,
+    interruption_lines,
+    user_message_cut,
+)
 from threadloom.runtime.history import (
     HistoryScan,
     history_source,
@@ -88,6 +93,8 @@ class Loaded:
     """Ordinal of the history's newest turn start (paginated threads)."""
     last_item_ordinal: int | None = None
     """Ordinal of the history's newest completed item (paginated threads)."""
+    context_model: str | None = None
+    """The model the history's newest turn recorded (``HistoryScan.context_model``)."""
 
     @classmethod
     def of(cls, thread: LoadedThread, scan: HistoryScan, *, loaded: bool, **kw: Any) -> Loaded:
@@ -98,6 +105,7 @@ class Loaded:
             token_usage=scan.token_usage(thread.thread_id),
             last_turn_ordinal=scan.last_turn_ordinal,
             last_item_ordinal=scan.last_item_ordinal,
+            context_model=scan.context_model,
             **kw,
         )
 
@@ -275,16 +283,25 @@ class ThreadManager:
         ephemeral: bool = False,
         last_turn_id: str | None = None,
         before_turn_id: str | None = None,
+        before_user_message: int | None = None,
         subscriber: int | None = None,
     ) -> Loaded:
-        """A new loaded thread continuing ``source_id``'s history (rollout-format 16)."""
+        """A new loaded thread continuing ``source_id``'s history (rollout-format 16): all of
+        it, through turn ``last_turn_id``, before turn ``before_turn_id`` or before the
+        ``before_user_message``-th user message (at most one of the three)."""
+        cuts = (last_turn_id, before_turn_id, before_user_message)
+        if sum(c is not None for c in cuts) > 1:
+            raise InvalidRequest("a fork is cut at one point at most")
         source = await self.stored(source_id)
         cut: int | None = None
         cut_ordinal: int | None = None
-        if last_turn_id is not None or before_turn_id is not None:
+        if any(c is not None for c in cuts):
             whole = await self.scan(source)
             whole.finish(loaded=True)
-            cut = fork_cut(whole, last_turn_id=last_turn_id, before_turn_id=before_turn_id)
+            if before_user_message is not None:
+                cut = user_message_cut(whole, before_user_message)
+            else:
+                cut = fork_cut(whole, last_turn_id=last_turn_id, before_turn_id=before_turn_id)
             if cut is not None:
                 cut_ordinal = whole.ordinals.get(cut)
             recorded = whole.recorded
@@ -313,7 +330,13 @@ class ThreadManager:
         if paginated and not ephemeral:
             result = await self._fork_paginated(source, child, settings, cut, cut_ordinal)
         else:
-            result = await self._fork_copy(source, child, settings, cut, ephemeral=ephemeral)
+            # A cut fork of a loaded source copies that thread's live history, whose first
+            # session_meta names its multi-agent version (observed: v1 even when the file's
+            # has none); otherwise the file is copied as it is.
+            live_copy = any(c is not None for c in cuts) and self.get(source_id) is not None
+            result = await self._fork_copy(
+                source, child, settings, cut, ephemeral=ephemeral, mark_meta=live_copy
+            )
         if source.name and not ephemeral:
             await result.thread.live.set_name(source.name)
         if subscriber is not None:
@@ -328,8 +351,10 @@ class ThreadManager:
         cut: int | None,
         *,
         ephemeral: bool,
+        mark_meta: bool = False,
     ) -> Loaded:
-        """Legacy fork (and ephemeral forks): the source's lines copied, streamed in batches."""
+        """Legacy fork (and ephemeral forks): the source's lines copied, streamed in batches
+        (``mark_meta``: the first copied session_meta gets a ``multi_agent_version``)."""
         assert child.created_at_ms is not None
         stamp = format_timestamp(child.created_at_ms)
         paginated = child.history_mode == HistoryMode.PAGINATED
@@ -341,7 +366,7 @@ class ThreadManager:
             meta = session_meta_line(child)
             scan = HistoryScan()
             scan.feed(meta, load_line(meta))
-            copier = _Copier(lines, stamp, cut, scan, paginated=paginated)
+            copier = _Copier(lines, stamp, cut, scan, paginated=paginated, mark_meta=mark_meta)
             while True:
                 batch = await asyncio.to_thread(copier.batch)
                 if not batch:
@@ -434,14 +459,14 @@ class _Copier:
         scan: HistoryScan,
         *,
         paginated: bool,
+        mark_meta: bool,
     ) -> None:
         self.lines = lines
         self.stamp = stamp
         self.remaining = cut
         self.scan = scan
         self.paginated = paginated
-        self.mark_meta = cut is not None
-        """A cut copy gives its first session_meta a ``multi_agent_version`` (observed)."""
+        self.mark_meta = mark_meta
 
     def batch(self) -> list[RolloutLine]:
         out: list[RolloutLine] = []

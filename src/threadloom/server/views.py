@@ -63,6 +63,8 @@ def resumed_thread_json(
     """The Thread object ``thread/resume`` returns: the stored record as ``thread/read``
     reports it (times included), with what loading the thread set."""
     out = thread_json(stored, listing=False, turns=turns)
+    if not out["preview"] and loaded.preview:
+        out["preview"] = loaded.preview
     return _loaded_overlay(out, loaded, effective_settings(loaded, config))
 
 

@@ -66,6 +66,23 @@ def database_url(name: str) -> str:
     return make_conninfo(server_url(), dbname=name)
 
 
+def as_uri(conninfo: str) -> str:
+    """The same connection as a ``postgresql://`` URI (what the command line takes)."""
+    from urllib.parse import quote, urlencode  # noqa: PLC0415
+
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+    dbname, user = params.pop("dbname", ""), params.pop("user", "")
+    password = params.pop("password", "")
+    host = "" if params.get("host", "").startswith("/") else params.pop("host", "")
+    port = "" if not host else params.pop("port", "")
+    login = f"{quote(user, safe='')}{':' + quote(password, safe='') if password else ''}@"
+    netloc = (login if user else "") + host + (f":{port}" if port else "")
+    query = f"?{urlencode(params)}" if params else ""
+    return f"postgresql://{netloc}/{quote(dbname, safe='')}{query}"
+
+
 @contextlib.contextmanager
 def _admin() -> Iterator[Any]:
     import psycopg  # noqa: PLC0415

@@ -9,10 +9,16 @@ Replies and notifications as Codex 0.169.0 sends them (observed; ``tests/server`
 * ``thread/resume`` → the stored thread (times as ``thread/read`` reports them) with its
   rebuilt turns and settings; before the reply ``deprecationNotice`` (paginated thread with
   turns), ``warning`` (a model other than the recorded one), ``thread/status/changed`` (first
-  load); after it ``thread/tokenUsage/updated`` and ``thread/goal/cleared``.
+  load); after it ``thread/tokenUsage/updated`` (with turns, or a paginated thread's first
+  load) and ``thread/goal/cleared``. A paginated thread's result carries cursors back from
+  its newest turn and item; a loaded thread without a preview resumed with its turns is
+  reported without its name (Codex's rebuilt summary has none).
 * ``thread/fork`` → the new thread with the copied turns; before the reply
   ``deprecationNotice`` (paginated with turns), after it ``thread/tokenUsage/updated`` (with
   turns) and ``thread/started``.
+
+Settings (model, cwd, approval policy…) come from the request, what the thread's history
+recorded and the server's configuration, resolved by ``runtime.config``.
 """
 
 from __future__ import annotations
@@ -233,9 +239,10 @@ async def thread_resume(call: Call) -> dict[str, Any]:
         )
     settings = loaded.settings
     if result.first_load:
-        if settings is not None and stored.model is not None and settings.model != stored.model:
+        recorded = result.context_model
+        if settings is not None and recorded is not None and settings.model != recorded:
             await call.conn.notify(
-                "warning", {"threadId": thread_id, "message": _model_warning(stored, settings)}
+                "warning", {"threadId": thread_id, "message": _model_warning(recorded, settings)}
             )
         await call.conn.notify("thread/status/changed", {"threadId": thread_id, "status": IDLE})
     _after_resume(call, result, exclude=exclude, paginated=paginated)
@@ -271,10 +278,10 @@ def parse_session_id(raw: Any) -> ThreadId:
     return parse_thread_id(raw, SESSION_ID_ERROR_PREFIX)
 
 
-def _model_warning(stored: StoredThread, settings: ThreadSettings) -> str:
+def _model_warning(recorded: str, settings: ThreadSettings) -> str:
     return (
-        f"This session was recorded with model `{stored.model}` but is resuming with "
-        f"`{settings.model}`. Consider switching back to `{stored.model}` as it may affect "
+        f"This session was recorded with model `{recorded}` but is resuming with "
+        f"`{settings.model}`. Consider switching back to `{recorded}` as it may affect "
         "Codex performance."
     )
 

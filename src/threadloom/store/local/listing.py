@@ -33,8 +33,8 @@ from threadloom.store.records import StoredThread, ThreadPage
 
 _SUBAGENT_KINDS = ("subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther")
 _NS_PER_MS = 1_000_000
-_FILTERED_CHUNK = 500
-"""Rows per query while a database-only search filters them in Python."""
+_MAX_CHUNK = 2048
+"""Rows per query at most (while a database-only search filters them, chunks grow)."""
 
 _MS_KEY = {
     SortKey.CREATED_AT: "f.created_ms",
@@ -97,8 +97,7 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
     )
     fill: PageFill[FileRow] = PageFill.of(params.limit, params.excluded_thread_ids)
     title_term = term if term and params.state_db_only else None
-    chunk = fill.limit + len(fill.excluded) + 1
-    for row in _rows(index, sql, args, _FILTERED_CHUNK if title_term else chunk):
+    for row in _rows(index, sql, args, fill.limit + len(fill.excluded) + 1):
         if title_term and not database_search_matches(
             row.state.preview, row.state.title, title_term
         ):
@@ -130,7 +129,8 @@ def list_threads(index: Index, params: ListThreadsParams, default_provider: str)
 
 
 def _rows(index: Index, sql: str, args: list[Any], chunk: int) -> Iterator[FileRow]:
-    """The rows of ``sql`` (ending ``LIMIT ? OFFSET ?``), fetched ``chunk`` at a time."""
+    """The rows of ``sql`` (ending ``LIMIT ? OFFSET ?``): ``chunk`` first (enough for a
+    page unless rows are filtered out), then chunks four times larger each time."""
     offset = 0
     while True:
         rows = index.rows(sql, (*args, chunk, offset))
@@ -138,6 +138,7 @@ def _rows(index: Index, sql: str, args: list[Any], chunk: int) -> Iterator[FileR
         if len(rows) < chunk:
             return
         offset += chunk
+        chunk = min(chunk * 4, _MAX_CHUNK)
 
 
 def _after_cursor(

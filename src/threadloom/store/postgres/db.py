@@ -81,16 +81,13 @@ class Database:
             if self._closed:
                 raise Unavailable("the PostgreSQL thread store is closed")
             try:
+                # one direct connection first: a server out of reach fails at once (the pool
+                # would retry until its timeout), and the schema is brought up to date
+                async with await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, connect_timeout=max(1, round(self.timeout))
+                ) as conn:
+                    await self._check_schema(conn)
                 await self.pool.open(wait=True, timeout=self.timeout)
-                async with self.pool.connection() as conn:
-                    version = await schema_mod.current_version(conn, self.schema)
-                    if version != schema_mod.LATEST:
-                        if not self.upgrade and version < schema_mod.LATEST:
-                            raise Unavailable(
-                                f"database schema {self.schema} is at version {version};"
-                                f" run `threadloom db upgrade` (version {schema_mod.LATEST})"
-                            )
-                        await schema_mod.upgrade_connection(conn, self.schema)
             except psycopg.Error as exc:
                 await self.pool.close()
                 self.pool = self._new_pool()  # a closed pool cannot be opened again
@@ -100,6 +97,17 @@ class Database:
                 self.pool = self._new_pool()
                 raise
             self._opened = True
+
+    async def _check_schema(self, conn: Conn) -> None:
+        version = await schema_mod.current_version(conn, self.schema)
+        if version == schema_mod.LATEST:
+            return
+        if not self.upgrade and version < schema_mod.LATEST:
+            raise Unavailable(
+                f"database schema {self.schema} is at version {version};"
+                f" run `threadloom db upgrade` (version {schema_mod.LATEST})"
+            )
+        await schema_mod.upgrade_connection(conn, self.schema)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:

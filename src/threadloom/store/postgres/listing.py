@@ -31,8 +31,8 @@ from threadloom.store.records import ThreadPage
 
 _SUBAGENT_KINDS = ("subAgentReview", "subAgentCompact", "subAgentThreadSpawn", "subAgentOther")
 _NS_PER_MS = 1_000_000
-_FILTERED_CHUNK = 500
-"""Rows per query while a database-only search filters them in Python."""
+_MAX_CHUNK = 2048
+"""Rows per query at most (while a database-only search filters them, chunks grow)."""
 
 _MS_KEY = {
     SortKey.CREATED_AT: "t.created_ms",
@@ -113,7 +113,7 @@ async def list_threads(
     ).encode()
     fill: PageFill[ThreadRow] = PageFill.of(params.limit, params.excluded_thread_ids)
     title_term = params.search_term if params.state_db_only else None
-    chunk = _FILTERED_CHUNK if title_term else fill.limit + len(fill.excluded) + 1
+    chunk = fill.limit + len(fill.excluded) + 1  # a page, unless rows are filtered out
     offset, settled = 0, False
     while not settled:
         cur = await conn.execute(query, [*args, chunk, offset])
@@ -127,6 +127,7 @@ async def list_threads(
                 break
         settled = settled or len(fetched) < chunk
         offset += chunk
+        chunk = min(chunk * 4, _MAX_CHUNK)
     items = [
         row.record(default_provider=default_provider, listing=True, scan_path=not database)
         for row in fill.items

@@ -356,6 +356,9 @@ class Claims:
                     " ON CONFLICT (owner, thread_id) DO UPDATE SET holder = EXCLUDED.holder,"
                     " session = EXCLUDED.session, expires_at = EXCLUDED.expires_at"
                     " WHERE writers.expires_at < clock_timestamp()"
+                    # this store's own lease, left by a claim or a release whose answer
+                    # was lost with its connection: nobody else can hold it
+                    " OR writers.session = EXCLUDED.session"
                     " RETURNING holder",
                     (self.owner, thread_id, holder, self.session, self.lease_s),
                 )
