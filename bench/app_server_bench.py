@@ -12,7 +12,9 @@ databases), spoken to over stdio. In this order: ``initialize``; a first ``threa
 builds the index); ``thread/read`` with ``includeTurns`` of the typical, then of the big thread;
 ``thread/turns/list`` on the big thread, first page (default limit), then every page following
 ``nextCursor``; ``thread/fork`` of the typical, then of the big thread; finally the server's
-RSS high-water mark (``VmHWM``) and that of any child process. Each measurement is repeated; the
+RSS high-water mark (``VmHWM``) and that of any child process. Then a second process on the
+same, now indexed, copy answers one first page of the big thread's turns (nothing of that thread
+in memory yet). Each measurement is repeated; the
 table shows the first call (the first time that server handles that thread) and the median of
 the others, with the server's CPU time. A request's time runs from writing it to having read its
 whole answer. Prints a table; asserts nothing.
@@ -150,6 +152,42 @@ def _measure(reps: int, once: Callable[[], Run]) -> Measurement:
     return out
 
 
+def _first_page(server: TimedServer, thread_id: str) -> Callable[[], Run]:
+    return lambda: _page_run(server.request("thread/turns/list", {"threadId": thread_id}))[0]
+
+
+def _session(
+    server: TimedServer,
+    typical: str,
+    big: str | None,
+    args: argparse.Namespace,
+    results: dict[str, Measurement],
+) -> None:
+    """The measurements made in one server process, in order (module docstring)."""
+
+    def call(method: str, params: dict[str, Any]) -> Callable[[], Run]:
+        return lambda: _thread_run(server.request(method, params))
+
+    results["list_cold"] = _measure(1, call("thread/list", {"limit": 25}))
+    read = "thread/read"
+    results["read_typical"] = _measure(
+        args.typical_reps, call(read, {"threadId": typical, "includeTurns": True})
+    )
+    if big:
+        results["read_big"] = _measure(
+            args.reps, call(read, {"threadId": big, "includeTurns": True})
+        )
+        results["turns_first_page"] = _measure(args.reps, _first_page(server, big))
+        results["turns_all_pages"] = _measure(
+            args.reps, lambda: _page_through(server, big, args.page_limit)
+        )
+    results["fork_typical"] = _measure(
+        args.typical_reps, call("thread/fork", {"threadId": typical})
+    )
+    if big:
+        results["fork_big"] = _measure(args.reps, call("thread/fork", {"threadId": big}))
+
+
 def measure_server(
     label: str,
     argv: list[str],
@@ -170,41 +208,30 @@ def measure_server(
     cwd = Path(manifest["cwd"]) if manifest.get("cwd") else copy
     typical, big = manifest["typical_thread"], manifest.get("big_thread")
     out: dict[str, Any] = {"load_before": os.getloadavg()}
-    print(f"[{label}] measuring …", file=sys.stderr)
-    server = TimedServer([*network_isolation_prefix(), *argv], env, cwd, args.timeout)
+    command = [*network_isolation_prefix(), *argv]
     results: dict[str, Measurement] = {}
+    print(f"[{label}] measuring …", file=sys.stderr)
     try:
-        out["start_s"] = server.start_s
-
-        def call(method: str, params: dict[str, Any]) -> Callable[[], Run]:
-            return lambda: _thread_run(server.request(method, params))
-
-        results["list_cold"] = _measure(1, call("thread/list", {"limit": 25}))
-        read = "thread/read"
-        results["read_typical"] = _measure(
-            args.typical_reps, call(read, {"threadId": typical, "includeTurns": True})
-        )
+        server = TimedServer(command, env, cwd, args.timeout)
+        try:
+            out["start_s"] = server.start_s
+            _session(server, typical, big, args, results)
+            out["peak_rss_mb"] = server.peak_rss_mb()
+            out["children"] = server.children_peak_mb()
+            out["notifications"] = dict(server.notifications)
+        finally:
+            out["exit_code"] = server.close()
         if big:
-            results["read_big"] = _measure(
-                args.reps, call(read, {"threadId": big, "includeTurns": True})
-            )
-            results["turns_first_page"] = _measure(
-                args.reps,
-                lambda: _page_run(server.request("thread/turns/list", {"threadId": big}))[0],
-            )
-            results["turns_all_pages"] = _measure(
-                args.reps, lambda: _page_through(server, big, args.page_limit)
-            )
-        results["fork_typical"] = _measure(
-            args.typical_reps, call("thread/fork", {"threadId": typical})
-        )
-        if big:
-            results["fork_big"] = _measure(args.reps, call("thread/fork", {"threadId": big}))
-        out["peak_rss_mb"] = server.peak_rss_mb()
-        out["children"] = server.children_peak_mb()
-        out["notifications"] = dict(server.notifications)
+            # A new process on the same (now indexed) copy: nothing of the big thread in memory.
+            again = TimedServer(command, env, cwd, args.timeout)
+            try:
+                out["restart_s"] = again.start_s
+                results["turns_first_page_cold"] = _measure(1, _first_page(again, big))
+            finally:
+                again.close()
+    except ServerGone as exc:
+        out["error"] = str(exc)[:500]
     finally:
-        out["exit_code"] = server.close()
         out["load_after"] = os.getloadavg()
         if not args.keep_copies:
             remove_copy(copy)
@@ -213,10 +240,15 @@ def measure_server(
     return out
 
 
+STARTS = (
+    ("start → initialize answered (no index)", "start_s"),
+    ("new process on the indexed copy → initialize answered", "restart_s"),
+)
 ROWS: tuple[tuple[str, str, float | None, str], ...] = (
     ("thread/read includeTurns, typical thread", "read_typical", None, ""),
     ("thread/read includeTurns, big thread", "read_big", 1.5, "~5.5 s"),
     ("thread/turns/list first page (default limit), big", "turns_first_page", 0.05, "0.9 s"),
+    ("thread/turns/list first page, big, new process", "turns_first_page_cold", 0.05, ""),
     ("thread/turns/list every page (limit {limit}), big", "turns_all_pages", 2.0, "15 s"),
     ("thread/fork, typical thread", "fork_typical", None, ""),
     ("thread/fork, big thread", "fork_big", 2.0, "10 s"),
@@ -256,7 +288,7 @@ def _cells(side: dict[str, Any] | None, key: str, codex: dict[str, Any] | None) 
 def _memory_cells(side: dict[str, Any] | None) -> list[str]:
     if side is None or "peak_rss_mb" not in side:
         return ["", "", ""]
-    count, largest, _ = side["children"]
+    count, largest, _ = side.get("children", (0, 0.0, 0.0))
     kids = f" (+{count} children, largest {largest:.0f} MB)" if count else ""
     return [f"{side['peak_rss_mb']:.0f} MB{kids}", "", ""]
 
@@ -268,10 +300,10 @@ def table(ours: dict[str, Any], codex: dict[str, Any] | None, page_limit: int) -
         "| codex 0.169.0 1st | median | server CPU | codex measured elsewhere |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    start = ["start → initialize answered", ""]
-    start += [_secs(ours.get("start_s")), "", ""]
-    start += [_secs(codex.get("start_s")) if codex else "", "", "", ""]
-    lines.append("| " + " | ".join(start) + " |")
+    for label, key in STARTS:
+        start = [label, "", _secs(ours.get(key)), "", ""]
+        start += [_secs(codex.get(key)) if codex else "", "", "", ""]
+        lines.append("| " + " | ".join(start) + " |")
     for label, key, target, elsewhere in ROWS:
         row = [label.format(limit=page_limit), f"<= {_secs(target)}" if target else ""]
         row += _cells(ours, key, codex) + _cells(codex, key, None) + [elsewhere]
@@ -298,7 +330,10 @@ def checks(name: str, side: dict[str, Any]) -> list[str]:
     load = ", ".join(f"{x:.2f}" for x in side["load_before"])
     load_after = ", ".join(f"{x:.2f}" for x in side["load_after"])
     lines.append(f"  {name} load average before: {load}; after: {load_after}")
-    lines.append(f"  {name} notifications: {side['notifications']}; exit {side['exit_code']}")
+    notes, code = side.get("notifications"), side.get("exit_code")
+    lines.append(f"  {name} notifications: {notes}; exit {code}")
+    if "error" in side:
+        lines.append(f"  {name} stopped: {side['error']}")
     return lines
 
 

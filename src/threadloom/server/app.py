@@ -105,7 +105,10 @@ class AppServer:
 
     async def receive(self, conn: Connection, data: bytes | str) -> None:
         """Handle one incoming message (replies go out through the connection)."""
-        message = rpc.parse(data)
+        await self.receive_parsed(conn, rpc.parse(data))
+
+    async def receive_parsed(self, conn: Connection, message: rpc.Incoming | None) -> None:
+        """Handle one message already parsed by :func:`rpc.parse` (None: ignored)."""
         if message is None or isinstance(message, rpc.Notification):
             return  # client notifications (``initialized``) need no answer
         call = Call(self, conn, message.params)

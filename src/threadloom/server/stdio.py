@@ -125,10 +125,11 @@ class Dispatcher:
             return
         if not isinstance(message, rpc.Request):
             if message is not None:
-                await self._handle(data)
+                await self._handle_parsed(message)
             return
         await self._slots.acquire()
-        task = self.lanes.start(thread_key(message.params), lambda: self._handle(data))
+        request = message
+        task = self.lanes.start(thread_key(request.params), lambda: self._handle_parsed(request))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -139,6 +140,12 @@ class Dispatcher:
     async def _handle(self, data: bytes | str) -> None:
         try:
             await self.server.receive(self.conn, data)
+        except Exception:
+            log.exception("dropping a message whose handling failed")
+
+    async def _handle_parsed(self, message: rpc.Incoming) -> None:
+        try:
+            await self.server.receive_parsed(self.conn, message)
         except Exception:
             log.exception("dropping a message whose handling failed")
 

@@ -10,10 +10,12 @@ Commands (each prints JSON lines on stdout, flushed, as it goes):
 * ``race THREAD START HOLD`` at wall-clock time ``START`` tries to resume the thread
   (creating it when it does not exist); prints whether it won, and a winner holds the
   thread for ``HOLD`` seconds (then waits until it is killed when ``HOLD`` is negative).
-* ``keyed THREAD N`` creates the thread (prints ``{"ready": true}``), then appends ``N`` batches with idempotency keys, each retried with its key
-  after any Unavailable error until acknowledged; prints ``{"ack": i}`` per batch.
-* ``live THREAD N`` starts a LiveThread (prints ``{"ready": true}``), then appends ``N`` lines through a LiveThread, flushing after each and
-  retrying the flush after a WriteFailed; prints ``{"ack": i}`` once line ``i`` is durable.
+* ``keyed THREAD N`` creates the thread (prints ``{"ready": true}``), then appends ``N``
+  batches with idempotency keys, each retried with its key after any Unavailable error until
+  acknowledged; prints ``{"ack": i}`` per batch.
+* ``live THREAD N`` starts a LiveThread (prints ``{"ready": true}``), then appends ``N``
+  lines, flushing after each and retrying after a WriteFailed; prints ``{"ack": i}`` once
+  line ``i`` is durable.
 """
 
 from __future__ import annotations
@@ -161,13 +163,13 @@ async def live(store: PostgresThreadStore, thread_id: str, count: int) -> None:
 
 
 async def _retry(action: Callable[[], Awaitable[None]]) -> None:
-    """Run ``action`` until it does not raise WriteFailed (a write failed in the background
-    is reported once, to the next call; the queue keeps its lines and retries)."""
+    """Run ``action`` until it does not fail (a write failed in the background is reported
+    once, to the next call, as WriteFailed; the queue keeps its lines and retries)."""
     for _ in range(500):
         try:
             await action()
             return
-        except WriteFailed:
+        except (WriteFailed, Unavailable):
             await asyncio.sleep(0.01)
     raise RuntimeError("never succeeded")
 

@@ -126,9 +126,9 @@ class Database:
             yield conn
 
     async def read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        """Run a read-only ``fn`` on a pooled connection; when the connection turns out to be
-        dead (the server restarted or ended it), check the pool's idle connections and run
-        it once more on a fresh one."""
+        """Run ``fn`` (read-only, or safe to run twice) on a pooled connection; when the
+        connection turns out to be dead (the server restarted or ended it), check the pool's
+        idle connections and run it once more on a fresh one."""
         try:
             async with self.connection() as conn:
                 return await fn(conn)

@@ -348,21 +348,24 @@ class Claims:
         holder = str(uuid.uuid4())
         writer = Writer(thread_id, holder)
         self._claiming.add(thread_id)
+
+        async def take(conn: Conn) -> bool:  # safe to run twice (the session may retake)
+            cur = await conn.execute(
+                "INSERT INTO writers (owner, thread_id, holder, session, expires_at)"
+                " VALUES (%s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))"
+                " ON CONFLICT (owner, thread_id) DO UPDATE SET holder = EXCLUDED.holder,"
+                " session = EXCLUDED.session, expires_at = EXCLUDED.expires_at"
+                " WHERE writers.expires_at < clock_timestamp()"
+                # this store's own lease, left by a claim or a release whose answer was
+                # lost with its connection: nobody else can hold it
+                " OR writers.session = EXCLUDED.session"
+                " RETURNING holder",
+                (self.owner, thread_id, holder, self.session, self.lease_s),
+            )
+            return await cur.fetchone() is not None
+
         try:
-            async with self.db.connection() as conn:
-                cur = await conn.execute(
-                    "INSERT INTO writers (owner, thread_id, holder, session, expires_at)"
-                    " VALUES (%s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))"
-                    " ON CONFLICT (owner, thread_id) DO UPDATE SET holder = EXCLUDED.holder,"
-                    " session = EXCLUDED.session, expires_at = EXCLUDED.expires_at"
-                    " WHERE writers.expires_at < clock_timestamp()"
-                    # this store's own lease, left by a claim or a release whose answer
-                    # was lost with its connection: nobody else can hold it
-                    " OR writers.session = EXCLUDED.session"
-                    " RETURNING holder",
-                    (self.owner, thread_id, holder, self.session, self.lease_s),
-                )
-                won = await cur.fetchone() is not None
+            won = await self.db.read(take)
         finally:
             self._claiming.discard(thread_id)
         if not won:
@@ -372,14 +375,18 @@ class Claims:
         return writer
 
     async def release(self, writer: Writer) -> None:
-        """Give the lease up (the writer is forgotten even if the database is out of reach)."""
+        """Give the lease up (the writer is forgotten even if the database is out of reach;
+        its lease then expires, or this store takes it again)."""
         if self.writers.get(writer.thread_id) is writer:
             del self.writers[writer.thread_id]
-        async with self.db.connection() as conn:
+
+        async def drop(conn: Conn) -> None:  # safe to run twice
             await conn.execute(
                 "DELETE FROM writers WHERE owner = %s AND thread_id = %s AND holder = %s",
                 (self.owner, writer.thread_id, writer.holder),
             )
+
+        await self.db.read(drop)
 
     async def renew(self, conn: Conn, writer: Writer) -> None:
         """Check (and extend) the writer's lease inside the caller's transaction; Conflict
@@ -425,8 +432,9 @@ class Claims:
                 async with self.db.connection() as conn:
                     await conn.execute(
                         "UPDATE writers SET expires_at = clock_timestamp()"
-                        " + make_interval(secs => %s) WHERE session = %s",
-                        (self.lease_s, self.session),
+                        " + make_interval(secs => %s) WHERE session = %s"
+                        " AND holder = ANY(%s::uuid[])",
+                        (self.lease_s, self.session, [w.holder for w in self.writers.values()]),
                     )
 
     async def close(self) -> None:
