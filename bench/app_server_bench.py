@@ -203,7 +203,8 @@ def measure_server(
 
     print(f"[{label}] copying the home …", file=sys.stderr)
     copy = fresh_copy(home, label)
-    write_peer_config(copy)
+    if not (copy / "config.toml").exists():
+        write_peer_config(copy)
     env = dict(os.environ, CODEX_HOME=str(copy), RUST_LOG="error")
     cwd = Path(manifest["cwd"]) if manifest.get("cwd") else copy
     typical, big = manifest["typical_thread"], manifest.get("big_thread")
@@ -288,7 +289,7 @@ def _cells(side: dict[str, Any] | None, key: str, codex: dict[str, Any] | None) 
 def _memory_cells(side: dict[str, Any] | None) -> list[str]:
     if side is None or "peak_rss_mb" not in side:
         return ["", "", ""]
-    count, largest, _ = side.get("children", (0, 0.0, 0.0))
+    count, largest, _ = side.get("children", (0, 0.0, {}))
     kids = f" (+{count} children, largest {largest:.0f} MB)" if count else ""
     return [f"{side['peak_rss_mb']:.0f} MB{kids}", "", ""]
 
@@ -330,6 +331,9 @@ def checks(name: str, side: dict[str, Any]) -> list[str]:
     load = ", ".join(f"{x:.2f}" for x in side["load_before"])
     load_after = ", ".join(f"{x:.2f}" for x in side["load_after"])
     lines.append(f"  {name} load average before: {load}; after: {load_after}")
+    count, largest, names = side.get("children", (0, 0.0, {}))
+    if count:
+        lines.append(f"  {name} child processes: {names}, largest VmHWM {largest:.0f} MB")
     notes, code = side.get("notifications"), side.get("exit_code")
     lines.append(f"  {name} notifications: {notes}; exit {code}")
     if "error" in side:

@@ -1,13 +1,13 @@
 """A PostgreSQL thread store filled in bulk, row for row as the store writes it (for the bench).
 
-``make_spec`` draws thread ``i`` of an owner from a seed (cwd from a Zipf mix of 200 projects,
-sources, providers, 10% paginated, 3% archived, 3% named, previews of which 2% hold
-``COMMON_TERM`` and 0.01% ``RARE_TERM``); ``bulk_rows`` computes the rows the store writes
-for it with the store's own code (``writer.apply`` on the session_meta of ``create_thread``
-and one Codex turn appended, then a rename and an archive); ``fill`` COPYs them into the
-store's tables from worker processes, indexes dropped meanwhile and rebuilt from their own
-definitions. ``shape_check`` writes a few threads through the API and in bulk and compares
-every stored column, line, search text and name entry.
+``make_spec`` draws thread ``i`` of an owner from a seed: a cwd from a Zipf mix of 200
+projects, sources, providers, 10% paginated, 3% archived, 3% named, previews of which 2% hold
+``COMMON_TERM``, 0.01% ``RARE_TERM`` and none ``ABSENT_TERM``. ``bulk_rows`` computes the rows
+the store writes for it with the store's own code (``writer.apply`` on the session_meta of
+``create_thread`` and one Codex turn appended, then a rename and an archive); ``fill`` COPYs
+them into the store's tables from worker processes, indexes dropped meanwhile and rebuilt
+from their own definitions. ``shape_check`` writes a few threads through the API and in bulk
+and compares every stored column, line, search text and name entry.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ FILL_VERSION = 2
 BASE_MS = 1_700_000_000_000  # 2023-11-14; threads start one a minute (jittered) after it
 GAP_MS = 60_000
 CHUNK = 10_000
-COMMON_TERM, RARE_TERM = "flaky", "zeppelin"
+COMMON_TERM, RARE_TERM, ABSENT_TERM = "flaky", "Zeppelin", "quokka"
+"""Search terms (case-sensitive, as ``thread/list`` matches): in ~2% of previews, in ~0.01%
+(starting them), in none."""
 _VOCABULARY = (
     "fix the test writer reader index cache config server client schema queue worker "
     "parser error timeout retry build release branch merge patch module function class "
@@ -110,7 +112,7 @@ def make_spec(seed: int, owner: str, index: int) -> Spec:
     if rng.random() < 0.02:
         user = f"{user} {COMMON_TERM} {some_words(rng, 1, 5)}"
     if rng.random() < 0.0001:
-        user = f"{RARE_TERM} {user}"
+        user = f"{RARE_TERM.lower()} {user}"  # capitalized below
     return Spec(
         owner=owner,
         thread_id=uuid7(created, rng),

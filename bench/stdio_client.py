@@ -91,13 +91,27 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 class ProcessWatch:
-    """Samples the ``VmHWM`` of a process's descendants every ``interval`` seconds."""
+    """Samples the ``VmHWM`` of a process's descendants every ``interval`` seconds.
+
+    A child that has not exec'd yet (same command line as the server) is skipped: its memory
+    is the server's, shared copy-on-write, not its own.
+    """
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.pid = pid
         self.interval = interval
         self.children_hwm_kb: dict[int, int] = {}
+        self.children_names: dict[int, str] = {}
+        self._own = _cmdline(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -108,9 +122,14 @@ class ProcessWatch:
 
     def sample(self) -> None:
         for child in descendants(self.pid):
+            cmdline = _cmdline(child)
+            if cmdline is None or cmdline == self._own:
+                continue
             hwm = proc_status_kb(child, "VmHWM")
             if hwm is not None:
                 self.children_hwm_kb[child] = max(hwm, self.children_hwm_kb.get(child, 0))
+                name = cmdline.split(b"\0", 1)[0].rsplit(b"/", 1)[-1].decode(errors="replace")
+                self.children_names[child] = name
 
     def stop(self) -> None:
         self._stop.set()
@@ -206,11 +225,14 @@ class TimedServer:
         """The server process's RSS high-water mark so far (``VmHWM``), in MB."""
         return (proc_status_kb(self.pid, "VmHWM") or 0) / 1024
 
-    def children_peak_mb(self) -> tuple[int, float, float]:
-        """(child processes seen, the largest child ``VmHWM``, their sum), sizes in MB."""
+    def children_peak_mb(self) -> tuple[int, float, dict[str, int]]:
+        """(child processes seen, the largest child ``VmHWM`` in MB, count per program)."""
         self.watch.sample()
         sizes = self.watch.children_hwm_kb.values()
-        return len(sizes), max(sizes, default=0) / 1024, sum(sizes) / 1024
+        names: dict[str, int] = {}
+        for name in self.watch.children_names.values():
+            names[name] = names.get(name, 0) + 1
+        return len(sizes), max(sizes, default=0) / 1024, names
 
     def stderr_tail(self, limit: int = 2000) -> str:
         try:

@@ -47,11 +47,11 @@ async def test_a_copy_to_postgres_resumes_and_then_copies_only_changes(
     ids = await thread_ids(source)
     assert len(ids) == THREADS
 
-    with pytest.raises(Interrupted):
-        await migrate_home_to_postgres(source, pg_url, owner=owner, progress=stop_after(7))
+    with pytest.raises(Interrupted):  # after the third transaction of three threads
+        await migrate_home_to_postgres(source, pg_url, owner=owner, progress=stop_after(7), batch=3)
     resumed = await migrate_home_to_postgres(source, pg_url, owner=owner)
 
-    assert (resumed.copied, resumed.unchanged, resumed.threads) == (THREADS - 7, 7, THREADS)
+    assert (resumed.copied, resumed.unchanged, resumed.threads) == (THREADS - 9, 9, THREADS)
     assert resumed.verified, resumed.mismatches()
     assert resumed.expected["archived"] == sum(r.archived for r in manifest.threads) > 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 from threadloom import (
     ListSpawnEdgesParams,
@@ -22,17 +23,14 @@ from threadloom.store.records import SpawnEdge
 
 from .homes import decompressed, make_home, reads, rollout_files, thread_ids, without_path
 
+FILTERS: list[dict[str, Any]] = [
+    {},
+    {"model_providers": [], "source_kinds": []},
+    {"archived": True, "model_providers": []},
+]
 LISTINGS = [
     ListThreadsParams(limit=30, sort_key=key, sort_direction=direction, **filters)
-    for key, direction, filters in itertools.product(
-        SortKey,
-        SortDirection,
-        [
-            {},
-            {"model_providers": [], "source_kinds": []},
-            {"archived": True, "model_providers": []},
-        ],
-    )
+    for key, direction, filters in itertools.product(SortKey, SortDirection, FILTERS)
 ]
 
 
@@ -97,8 +95,8 @@ async def test_a_home_copied_to_postgres_and_back_is_identical(
     copied = rollout_files(back)
     not_threads = {Path(p).relative_to(source).as_posix() for p in there.not_threads}
     assert set(copied) == set(original) - not_threads
-    for path, (data, mtime_ns) in copied.items():
-        assert (data, mtime_ns) == original[path], path
+    for relative, (data, mtime_ns) in copied.items():
+        assert (data, mtime_ns) == original[relative], relative
     assert (back / SESSION_INDEX).read_bytes() == (source / SESSION_INDEX).read_bytes()
     returned = LocalThreadStore(back, watch=False)
     try:

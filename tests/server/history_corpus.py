@@ -37,12 +37,16 @@ from threadloom.testing import (
     ToolCall,
     generate_home,
     interrupted_user_turn,
+    set_mtime,
     shell_command,
 )
 
 DATA = Path(__file__).parents[1] / "protocol" / "data" / "turn_cases.json"
 TURN_CASES: dict[str, dict[str, Any]] = json.loads(DATA.read_text("utf-8"))["cases"]
 CASE_DAY = Path("sessions", "2025", "01", "01")
+CASE_CREATED_MS = 1735689600000
+"""The cases' ``session_meta`` time, also given to their files as mtime (``thread/read``'s
+``updatedAt`` rules are ``test_differential_reading``'s subject, not this module's)."""
 GENERATED_THREADS = 124
 GENERATED_SEED = 4711
 PLAIN_PICKS = 4
@@ -145,6 +149,34 @@ def e7(b: RolloutBuilder) -> None:
     _user(b.event({"type": "task_started", "turn_id": T1}), "still running?")
 
 
+def _aborted(b: RolloutBuilder, turn_id: str | None = T1) -> RolloutBuilder:
+    _user(b.event({"type": "task_started", "turn_id": T1}), "a")
+    abort: dict[str, Any] = {"type": "turn_aborted", "reason": "interrupted"}
+    if turn_id is not None:
+        abort["turn_id"] = turn_id
+    return b.event(abort)
+
+
+def _compacted(b: RolloutBuilder) -> RolloutBuilder:
+    return b.line("compacted", {"message": "summary"}).event({"type": "context_compacted"})
+
+
+ABORT_CASES: dict[str, Callable[[RolloutBuilder], object]] = {
+    "abort then agent": lambda b: _agent(_aborted(b), "after"),
+    "abort then user": lambda b: _user(_aborted(b), "b"),
+    "abort then reasoning": lambda b: _aborted(b).event({"type": "agent_reasoning", "text": "r"}),
+    "abort then compaction": lambda b: _compacted(_aborted(b)),
+    "abort then compacted line": lambda b: _aborted(b).line("compacted", {"message": "s"}),
+    "abort without id then compaction": lambda b: _compacted(_aborted(b, None)),
+    "abort of an unknown turn then compaction": lambda b: _compacted(_aborted(b, "zz")),
+    "compaction in an open turn": lambda b: _compacted(
+        _user(b.event({"type": "task_started", "turn_id": T1}), "a")
+    ),
+}
+"""Observed on 0.169.0 (not in the spec): an abort naming the open turn, or naming none,
+finishes it; an abort naming an unknown turn interrupts the open one and leaves it open."""
+ABORT_IDS = {name: f"019a0000-0000-7000-9000-0000000002a{n}" for n, name in enumerate(ABORT_CASES)}
+
 E_CASES: dict[str, Callable[[RolloutBuilder], None]] = {
     "E1": e1,
     "E2": e2,
@@ -157,8 +189,11 @@ E_CASES: dict[str, Callable[[RolloutBuilder], None]] = {
 
 
 def write_examples(home: Path) -> None:
-    for name, body in E_CASES.items():
-        b = RolloutBuilder(E_IDS[name], created="2025-01-01T00:00:00Z", cwd="/proj")
+    """E1-E7 and the abort rule cases."""
+    bodies: dict[str, Callable[[RolloutBuilder], object]] = {**E_CASES, **ABORT_CASES}
+    ids = {**E_IDS, **ABORT_IDS}
+    for name, body in bodies.items():
+        b = RolloutBuilder(ids[name], created="2025-01-01T00:00:00Z", cwd="/proj")
         body(b)
         b.write(home)
 
@@ -168,9 +203,7 @@ def write_long_thread(home: Path) -> None:
     turns and a compaction: ``LONG_TURNS`` turns in the end."""
     b = RolloutBuilder(LONG_ID, created="2025-01-02T08:00:00Z", cwd="/srv/long")
     calls = (ToolCall("shell", '{"cmd":"ls"}', "a.txt\nb.txt"),)
-    made = 0
-    while made < LONG_TURNS + 2:
-        n = made
+    for n in range(LONG_TURNS + 2):
         if n % 23 == 7:
             _agent(_user(b.tick(10), f"implicit question {n}"), f"implicit answer {n}")
         elif n % 17 == 5:
@@ -179,11 +212,9 @@ def write_long_thread(home: Path) -> None:
             tools = calls if n % 10 == 3 else ()
             reasoning = f"thinking about {n}" if n % 4 == 1 else None
             b.tick(10).turn(f"question {n}", f"answer {n}", reasoning=reasoning, tool_calls=tools)
-        made += 1
-        if made == 60:
+        if n == 60:
             b.event({"type": "thread_rolled_back", "num_turns": 2})
-            made -= 2
-        if made == 90:
+        if n == 90:
             b.line("compacted", {"message": "summary of the first 90 turns"})
             b.event({"type": "context_compacted"})
     b.write(home)
@@ -197,7 +228,9 @@ def write_turn_cases(home: Path) -> None:
             (entry.encode() if isinstance(entry, str) else encode_json(entry)) + b"\n"
             for entry in case["rollout"]
         )
-        (folder / f"rollout-2025-01-01T00-00-00-{case['thread']}.jsonl").write_bytes(data)
+        path = folder / f"rollout-2025-01-01T00-00-00-{case['thread']}.jsonl"
+        path.write_bytes(data)
+        set_mtime(path, CASE_CREATED_MS)
 
 
 # -- picks ------------------------------------------------------------------------------------
@@ -225,7 +258,8 @@ class HistoryPicks:
 
 
 def legacy_names() -> list[str]:
-    names = [*E_CASES, *(n for n, c in TURN_CASES.items() if c["mode"] == "legacy")]
+    names = [*E_CASES, *ABORT_CASES]
+    names += [n for n, c in TURN_CASES.items() if c["mode"] == "legacy"]
     names += [f"generated {tag}" for tag in READABLE_TAGS]
     names += [f"generated plain {n}" for n in range(PLAIN_PICKS)]
     return [*names, "long"]
@@ -285,7 +319,7 @@ def build_home(home: Path, binary: Path) -> HistoryPicks:
     for name in STATE_FILES:
         (home / name).unlink(missing_ok=True)
     records = manifest.threads
-    legacy = dict(E_IDS)
+    legacy = {**E_IDS, **ABORT_IDS}
     legacy.update((n, c["thread"]) for n, c in TURN_CASES.items() if c["mode"] == "legacy")
     for tag in READABLE_TAGS:
         legacy[f"generated {tag}"] = next(r.id for r in records if r.readable and tag in r.tags)

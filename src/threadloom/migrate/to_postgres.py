@@ -1,8 +1,9 @@
 """Copying a CODEX_HOME into a PostgreSQL store (``threadloom migrate --to postgresql://…``).
 
-Each thread is stored in one transaction together with the digest of its source, so an
-interrupted run leaves whole threads, and a re-run copies only the threads that are new or
-whose file, names, archived flag or metadata changed. Spawn edges are upserted every run.
+Each thread is stored whole, together with the digest of its source (a few threads per
+transaction, each under its own savepoint), so an interrupted run leaves whole threads, and
+a re-run copies only the threads that are new or whose file, names, archived flag or
+metadata changed. Spawn edges are upserted every run.
 Nothing is deleted from the store. At the end the counts (threads, archived, named, spawn
 edges) of the source are checked against the store.
 """
@@ -10,6 +11,7 @@ edges) of the source are checked against the store.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 from threadloom.errors import ThreadloomError
@@ -19,6 +21,10 @@ from threadloom.store.postgres.db import Conn, Database
 from threadloom.store.postgres.schema import DEFAULT_SCHEMA
 from threadloom.store.postgres.transfer import allocate_name_seqs, digests, store_copy
 
+BATCH_THREADS = 32
+BATCH_BYTES = 8 << 20
+"""Threads are stored a group at a time (one commit per group, a savepoint per thread)."""
+
 
 async def migrate_home_to_postgres(
     home: Path | str,
@@ -27,8 +33,12 @@ async def migrate_home_to_postgres(
     owner: str = "default",
     schema: str = DEFAULT_SCHEMA,
     progress: Progress = no_progress,
+    batch: int = BATCH_THREADS,
 ) -> MigrationReport:
-    """Copy every thread of ``home`` to the store at ``url`` for ``owner``; see the module."""
+    """Copy every thread of ``home`` to the store at ``url`` for ``owner``; see the module.
+
+    ``batch``: at most this many threads (and about ``BATCH_BYTES``) per transaction.
+    """
     source = HomeSource(Path(home))
     db = Database(url, schema=schema, min_size=1, max_size=2)
     report = MigrationReport(source=str(source.root), target=display_url(url))
@@ -46,15 +56,26 @@ async def migrate_home_to_postgres(
         async with db.connection() as conn:
             seqs = await _name_positions(conn, todo)
         progress("copying", 0, len(todo))
-        for n, thread in enumerate(todo, start=1):
-            try:
-                copy = await asyncio.to_thread(source.read, thread)
-                async with db.transaction() as conn:
-                    await store_copy(conn, owner, copy, seqs[thread.thread_id])
-                report.copied += 1
-            except (ThreadloomError, OSError) as exc:
-                report.failed.append((thread.thread_id, str(exc)))
-            progress("copying", n, len(todo))
+        done = 0
+        for group in _groups(todo, batch):
+            copies = []
+            for thread in group:
+                try:
+                    copies.append(await asyncio.to_thread(source.read, thread))
+                except OSError as exc:
+                    report.failed.append((thread.thread_id, str(exc)))
+            stored = 0
+            async with db.transaction() as conn:
+                for copy in copies:
+                    try:
+                        async with conn.transaction():  # a savepoint: a failure undoes one
+                            await store_copy(conn, owner, copy, seqs[copy.thread_id])
+                        stored += 1
+                    except ThreadloomError as exc:
+                        report.failed.append((copy.thread_id, str(exc)))
+            report.copied += stored
+            done += len(group)
+            progress("copying", done, len(todo))
         async with db.transaction() as conn:
             await _store_edges(conn, owner, edges)
         report.spawn_edges = len(edges)
@@ -65,6 +86,20 @@ async def migrate_home_to_postgres(
         await db.close()
         await source.close()
     return report
+
+
+def _groups(threads: list[SourceThread], batch: int) -> Iterator[list[SourceThread]]:
+    """The threads in groups of at most ``batch`` threads and about ``BATCH_BYTES``."""
+    group: list[SourceThread] = []
+    size = 0
+    for thread in threads:
+        if group and (len(group) >= batch or size + thread.size > BATCH_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(thread)
+        size += thread.size
+    if group:
+        yield group
 
 
 async def _name_positions(conn: Conn, todo: list[SourceThread]) -> dict[str, list[int]]:

@@ -10,12 +10,13 @@ Commands (each prints JSON lines on stdout, flushed, as it goes):
 * ``race THREAD START HOLD`` at wall-clock time ``START`` tries to resume the thread
   (creating it when it does not exist); prints whether it won, and a winner holds the
   thread for ``HOLD`` seconds (then waits until it is killed when ``HOLD`` is negative).
-* ``keyed THREAD N`` creates the thread (prints ``{"ready": true}``), then appends ``N``
+* ``keyed THREAD N [PACE]`` creates the thread (prints ``{"ready": true}``), then appends ``N``
   batches with idempotency keys, each retried with its key after any Unavailable error until
-  acknowledged; prints ``{"ack": i}`` per batch.
-* ``live THREAD N`` starts a LiveThread (prints ``{"ready": true}``), then appends ``N``
+  acknowledged; prints ``{"ack": i}`` per batch, then how many calls were retried. ``PACE``:
+  seconds to wait after each acknowledgement.
+* ``live THREAD N [PACE]`` starts a LiveThread (prints ``{"ready": true}``), then appends ``N``
   lines, flushing after each and retrying after a WriteFailed; prints ``{"ack": i}`` once
-  line ``i`` is durable.
+  line ``i`` is durable, then how many calls were retried.
 """
 
 from __future__ import annotations
@@ -120,10 +121,11 @@ async def race(store: PostgresThreadStore, thread_id: str, start: float, hold: f
     await store.shutdown_thread(ThreadIdParams(thread_id=tid))
 
 
-async def keyed(store: PostgresThreadStore, thread_id: str, count: int) -> None:
+async def keyed(store: PostgresThreadStore, thread_id: str, count: int, pace: float) -> None:
     tid = ThreadId(thread_id)
     await store.create_thread(create(thread_id))
     say(ready=True)
+    retries = 0
     for n in range(count):
         batch = AppendItemsParams(
             thread_id=tid, items=[line(f"{n}.a"), line(f"{n}.b")], idempotency_key=f"batch-{n}"
@@ -133,42 +135,47 @@ async def keyed(store: PostgresThreadStore, thread_id: str, count: int) -> None:
                 await store.append_items(batch)
                 break
             except Unavailable:
+                retries += 1
                 await asyncio.sleep(0.01)
         say(ack=n)
+        await asyncio.sleep(pace)
     while True:
         try:
             await store.shutdown_thread(ThreadIdParams(thread_id=tid))
             break
         except Unavailable:
             await asyncio.sleep(0.01)
-    say(done=True)
+    say(done=True, retries=retries)
 
 
-async def live(store: PostgresThreadStore, thread_id: str, count: int) -> None:
+async def live(store: PostgresThreadStore, thread_id: str, count: int, pace: float) -> None:
     thread = await LiveThread.create(store, create(thread_id))
     await thread.append([line("start", "user_message")])
     await thread.flush()
     say(ready=True)
+    retries = 0
     for n in range(count):
         item = [line(str(n))]
 
         async def append(item: list[RolloutLine] = item) -> None:
             await thread.append(item)
 
-        await _retry(append)
-        await _retry(thread.flush)
+        retries += await _retry(append)
+        retries += await _retry(thread.flush)
         say(ack=n)
+        await asyncio.sleep(pace)
     await _retry(thread.shutdown)
-    say(done=True)
+    say(done=True, retries=retries)
 
 
-async def _retry(action: Callable[[], Awaitable[None]]) -> None:
+async def _retry(action: Callable[[], Awaitable[None]]) -> int:
     """Run ``action`` until it does not fail (a write failed in the background is reported
-    once, to the next call, as WriteFailed; the queue keeps its lines and retries)."""
-    for _ in range(500):
+    once, to the next call, as WriteFailed; the queue keeps its lines and retries); how many
+    times it failed."""
+    for failures in range(1000):
         try:
             await action()
-            return
+            return failures
         except (WriteFailed, Unavailable):
             await asyncio.sleep(0.01)
     raise RuntimeError("never succeeded")
@@ -185,9 +192,9 @@ async def main(argv: list[str]) -> None:
         elif command == "race":
             await race(store, args[0], float(args[1]), float(args[2]))
         elif command == "keyed":
-            await keyed(store, args[0], int(args[1]))
+            await keyed(store, args[0], int(args[1]), float(args[2]) if len(args) > 2 else 0)
         elif command == "live":
-            await live(store, args[0], int(args[1]))
+            await live(store, args[0], int(args[1]), float(args[2]) if len(args) > 2 else 0)
         else:
             raise SystemExit(f"unknown command {command}")
     finally:

@@ -194,6 +194,9 @@ class LegacyMachine(Machine):
         self.amend(position, changes)
 
     def turn_aborted(self, event: TurnAborted) -> None:
+        """Interrupt the named turn (else the open one). Observed on 0.169.0: an abort naming
+        the open turn, or naming none, also finishes it (what follows opens a new turn); the
+        open turn interrupted for want of a known id stays open."""
         changes = {
             "status": INTERRUPTED,
             "completedAt": _opt(event.completed_at),
@@ -203,6 +206,7 @@ class LegacyMachine(Machine):
         if event.turn_id is not None:
             if current is not None and current.id == event.turn_id:
                 self.apply_lifecycle(current, changes)
+                self.finish_current()
                 return
             where = self.find_finished(event.turn_id)
             if where is not None:
@@ -210,6 +214,8 @@ class LegacyMachine(Machine):
                 return
         if current is not None:
             self.apply_lifecycle(current, changes)
+            if event.turn_id is None:
+                self.finish_current()
 
     def rollback(self, count: int) -> None:
         """Drop the last ``count`` finished turns (the open one is finished first)."""

@@ -54,6 +54,11 @@ class InvalidParams(InvalidRequest):
     rpc_code = -32602
 
 
+SQLITE_MAX = (1 << 63) - 1
+ORDINAL_TOO_LARGE = "rollout ordinal exceeds SQLite integer range"
+"""Codex keeps ordinals in SQLite: a cursor beyond its integers is refused (observed)."""
+
+
 def page_size(limit: int | None) -> int:
     return min(max(DEFAULT_LIMIT if limit is None else limit, 1), MAX_LIMIT)
 
@@ -163,6 +168,8 @@ def _keyset_range(
         start, end = 0, total
     else:
         ordinal, include = parse_position_cursor(query.cursor, index.thread_id, scope)
+        if ordinal > SQLITE_MAX:
+            raise InvalidRequest(ORDINAL_TOO_LARGE)
         check_lineage(index, ordinal)
         if query.descending:
             side = bisect.bisect_right if include else bisect.bisect_left

@@ -27,7 +27,6 @@ from threadloom.server.history.pages import (
     ItemsQuery,
     ItemsView,
     TurnsQuery,
-    empty_page,
     items_page,
     turns_page,
 )
@@ -45,6 +44,15 @@ PAGINATED_READ_NOTICE = (
     "to `false`, then page with `thread/turns/list` and `thread/items/list`."
 )
 LIST_TURNS_UNSUPPORTED = "list_turns is not supported yet"
+
+
+def not_materialized(thread_id: str, what: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"thread {thread_id} is not materialized yet; {what} is unavailable before first user "
+        "message"
+    )
+
+
 ITEMS_UNSUPPORTED = "thread/items/list is not supported yet"
 
 _services: weakref.WeakKeyDictionary[AppServer, HistoryService] = weakref.WeakKeyDictionary()
@@ -97,6 +105,8 @@ async def thread_read(call: Call) -> dict[str, Any]:
     if loaded is not None and not loaded.live.materialized:
         if include_turns and _paginated(loaded):
             raise Unsupported("thread/read", LIST_TURNS_UNSUPPORTED)
+        if include_turns:
+            raise not_materialized(thread_id, "includeTurns")
         return {"thread": loaded_thread_json(loaded, call.server.config), "readState": None}
     stored = await _stored(call, thread_id, loaded)
     turns = None
@@ -108,6 +118,11 @@ async def thread_read(call: Call) -> dict[str, Any]:
                 "deprecationNotice", {"summary": PAGINATED_READ_NOTICE, "details": None}
             )
     result = read_result_json(stored, turns)
+    if turns is not None and stored.history_mode != HistoryMode.PAGINATED:
+        # Observed: with its turns, a legacy thread is described as a paginated one always is
+        # (api/thread.py): the index row's update time (the file's mtime), its threadSource.
+        result["thread"]["updatedAt"] = stored.updated_at_ms // 1000
+        result["thread"]["threadSource"] = stored.thread_source
     if loaded is not None:
         result["thread"] = loaded_thread_json(loaded, call.server.config, turns)
     return result
@@ -134,10 +149,7 @@ async def thread_turns_list(call: Call) -> dict[str, Any]:
     thread_id = parse_thread_id(params["threadId"])
     loaded = call.server.manager.get(thread_id)
     if _unwritten(loaded):
-        assert loaded is not None
-        if _paginated(loaded):
-            raise Unsupported("thread/turns/list", LIST_TURNS_UNSUPPORTED)
-        return empty_page()
+        raise not_materialized(thread_id, "thread/turns/list")
     stored = await _stored(call, thread_id, loaded)
     query = TurnsQuery(
         cursor=params.get("cursor"),
@@ -155,7 +167,10 @@ async def thread_turns_list(call: Call) -> dict[str, Any]:
 _ANCHOR = "ThreadItemsListCursor"
 _deferral = d.nested(
     "ThreadItemOutputDeferral",
-    {"commandExecution": d.Field(d.boolean), "mcpToolCall": d.Field(d.boolean)},
+    {
+        "commandExecution": d.Field(d.boolean, nullable=False),
+        "mcpToolCall": d.Field(d.boolean, nullable=False),
+    },
 )
 
 
@@ -197,9 +212,6 @@ async def thread_items_list(call: Call) -> dict[str, Any]:
     defer = params.get("deferOutput", {})
     loaded = call.server.manager.get(thread_id)
     if _unwritten(loaded):
-        assert loaded is not None
-        if _paginated(loaded):
-            return empty_page()
         raise Unsupported("thread/items/list", ITEMS_UNSUPPORTED)
     try:
         stored = await _stored(call, thread_id, loaded)

@@ -3,9 +3,11 @@
 This module is the delegation table; each concern lives in the module named after it:
 ``schema`` (numbered migrations), ``db`` (pool, first-use upgrade, errors), ``rows`` (a
 thread's row and record), ``writer`` (writer leases, ordered and idempotent appends),
-``listing``, ``search``, ``spawn``. Semantics are those of the memory store (the reference
-without files) and the local store: lazy materialisation, one writer per thread, Codex's
-listing, cursors and name rules, metadata patches, search ranking.
+``listing``, ``search``, ``spawn``, ``fork`` (what forks copy), ``metadata`` (patches),
+``transfer`` (whole threads in and out, for ``threadloom migrate``). Semantics are those of
+the memory store (the reference without files) and the local store: lazy materialisation,
+one writer per thread, Codex's listing, cursors and name rules, metadata patches, search
+ranking.
 
 **Owners.** Every operation runs for the store's owner (an account): each row carries the
 owner and every query filters on it, so another owner's thread is, in every answer and every
@@ -23,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
@@ -31,15 +32,7 @@ from threadloom.errors import Conflict, InvalidRequest, NotFound, ThreadloomErro
 from threadloom.ids import ThreadId, parse_thread_id
 from threadloom.protocol.codec import decode_line, format_rfc3339_nanos, format_timestamp
 from threadloom.protocol.codec_json import dumps
-from threadloom.protocol.rollout import (
-    SESSION_META,
-    GitInfo,
-    HistoryMode,
-    InvalidSessionMeta,
-    RolloutLine,
-    SessionMeta,
-    order_session_meta,
-)
+from threadloom.protocol.rollout import HistoryMode, InvalidSessionMeta, SessionMeta
 from threadloom.protocol.source import InvalidSource
 from threadloom.store.base import Capability
 from threadloom.store.create import parent_meta_copy, session_meta_line
@@ -50,7 +43,6 @@ from threadloom.store.params import (
     FindSpawnDescendantParams,
     FindThreadByNameParams,
     ForkThreadParams,
-    GitInfoPatch,
     ListSpawnEdgesParams,
     ListThreadsParams,
     LoadHistoryParams,
@@ -61,12 +53,13 @@ from threadloom.store.params import (
     SetThreadNameParams,
     ThreadIdParams,
     ThreadMetadataPatch,
-    Unset,
     UpdateThreadMetadataParams,
     UpsertSpawnEdgeParams,
 )
 from threadloom.store.postgres import listing, search, spawn
 from threadloom.store.postgres.db import Conn, Database
+from threadloom.store.postgres.fork import after_first_meta, inherited_prefix, restamped
+from threadloom.store.postgres.metadata import meta_copy, override, validate_patch
 from threadloom.store.postgres.rows import THREAD_COLUMNS, ThreadRow, encode_meta, pg_text
 from threadloom.store.postgres.schema import DEFAULT_SCHEMA
 from threadloom.store.postgres.writer import (
@@ -95,12 +88,9 @@ from threadloom.store.records import (
 
 __all__ = ["PostgresThreadStore"]
 
-MEMORY_MODES = ("enabled", "disabled")
 FILE_ONLY = (
     "{} only makes sense for a store of rollout files; the PostgreSQL store keeps threads by id"
 )
-_PREFIX = b'{"timestamp":"'
-_STAMP_END = len(_PREFIX) + len("2025-01-01T00:00:00.000Z")
 
 LinesFn = Callable[[ThreadRow], list[Prepared]]
 
@@ -410,7 +400,7 @@ class PostgresThreadStore:
         if meta.history_mode == HistoryMode.PAGINATED:
             return await self._fork_paginated(params, source, lines)
         assert source.state.meta_payload is not None
-        history = _after_first_meta(lines)
+        history = after_first_meta(lines)
         copied = history if keep is None else history[:keep]
         child = msgspec.structs.replace(
             params.thread,
@@ -423,7 +413,7 @@ class PostgresThreadStore:
         assert writer is not None
         stamp = format_timestamp(stored.created_at_ms)
         parent = parent_meta_copy(source.state.meta_payload, meta.history_mode, stamp)
-        todo = [prepare_line(parent), *(_restamped(raw, stamp) for raw in copied)]
+        todo = [prepare_line(parent), *(restamped(raw, stamp) for raw in copied)]
         try:
             await self._write(writer, todo)
         except BaseException:
@@ -437,7 +427,7 @@ class PostgresThreadStore:
         """A paginated child pointing into its parent (rollout-format 16.2): nothing copied,
         its ordinals continuing the parent's; stored at once."""
         complete = lines[:-1] if source.torn_tail else lines
-        end_ordinal, end_offset = _inherited_prefix(source, complete, params.end_ordinal)
+        end_ordinal, end_offset = inherited_prefix(source, complete, params.end_ordinal)
         child = params.thread
         extra = {
             **child.extra,
@@ -567,7 +557,7 @@ class PostgresThreadStore:
 
     async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         patch = params.patch
-        name = _validate_patch(patch)
+        name = validate_patch(patch)
         tid = params.thread_id
         touches = patch.git is not None or patch.memory_mode is not UNSET
         writer = self._writer(tid)
@@ -577,7 +567,7 @@ class PostgresThreadStore:
                 async with writer.lock:
                     pending = writer.pending
                     if pending is not None:
-                        _override(pending, patch, self._clock())
+                        override(pending, patch, self._clock())
                         return self._record(pending)
             await self._write(writer, [])
         async with self.db.connection() as conn:
@@ -585,7 +575,7 @@ class PostgresThreadStore:
         if touches:
             if writer is not None and not writer.paginated:
                 await self._write(
-                    writer, lambda row: [_meta_copy(row, patch, self._clock())], activity=False
+                    writer, lambda row: [meta_copy(row, patch, self._clock())], activity=False
                 )
             else:
                 await self._patch_stored(tid, patch, writer)
@@ -608,11 +598,11 @@ class PostgresThreadStore:
             if row.history_mode == HistoryMode.LEGACY:
                 if row.torn_tail:
                     await close_torn(conn, row)
-                batch = apply(row, [_meta_copy(row, patch, now)], paginated=False)
+                batch = apply(row, [meta_copy(row, patch, now)], paginated=False)
                 row.updated_ms = now
                 await store_batch(conn, row, batch)
                 return
-            _override(row, patch, now)
+            override(row, patch, now)
             await conn.execute(
                 "UPDATE threads SET overridden = true, override_git = %s, override_memory = %s,"
                 " updated_ms = %s WHERE key = %s",
@@ -706,69 +696,6 @@ class PostgresThreadStore:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _validate_patch(patch: ThreadMetadataPatch) -> str | Unset | None:
-    """Check a patch (memory store's rules); its name, trimmed (or None / UNSET)."""
-    if patch.git is not None and patch.git.is_empty:
-        raise InvalidRequest("gitInfo must include at least one field")
-    if patch.is_empty:
-        raise InvalidRequest("thread metadata update must include at least one field")
-    name = patch.name
-    if isinstance(name, str):
-        name = name.strip()
-        if not name:
-            raise InvalidRequest("thread name must not be empty")
-    if patch.memory_mode is not UNSET and patch.memory_mode not in MEMORY_MODES:
-        raise InvalidRequest(f"invalid memory mode: {patch.memory_mode}")
-    return name
-
-
-def _patch_git(current: GitInfo | None, patch: GitInfoPatch | None) -> GitInfo | None:
-    """Apply a three-state git patch (UNSET keeps, None clears, a string sets)."""
-    if patch is None:
-        return current
-    base = current or GitInfo()
-    return GitInfo(
-        commit_hash=base.commit_hash if patch.sha is UNSET else patch.sha,
-        branch=base.branch if patch.branch is UNSET else patch.branch,
-        repository_url=base.repository_url if patch.origin_url is UNSET else patch.origin_url,
-    )
-
-
-def _patched(row: ThreadRow, patch: ThreadMetadataPatch) -> tuple[GitInfo | None, str]:
-    git = _patch_git(row.git(), patch.git)
-    mode = row.memory_mode() if patch.memory_mode is UNSET else patch.memory_mode
-    assert isinstance(mode, str)
-    return git, mode
-
-
-def _override(row: ThreadRow, patch: ThreadMetadataPatch, now: int) -> None:
-    """Keep a paginated thread's git / memory mode beside its lines (as Codex's database)."""
-    if patch.git is None and patch.memory_mode is UNSET:
-        return
-    git, mode = _patched(row, patch)
-    row.overridden = True
-    row.override_git = None if git is None else git.to_payload()
-    row.override_memory = mode
-    row.updated_ms = now
-
-
-def _meta_copy(row: ThreadRow, patch: ThreadMetadataPatch, now: int) -> Prepared:
-    """The complete session_meta copy Codex appends on a legacy metadata update (4.11)."""
-    git, mode = _patched(row, patch)
-    payload: dict[str, Any] = dict(row.state.meta_payload or {})
-    payload["base_instructions"] = None
-    payload["memory_mode"] = mode
-    payload["history_mode"] = row.history_mode.value
-    payload.pop("git", None)
-    if git is not None:
-        payload["git"] = git.to_payload()
-    return prepare_line(
-        RolloutLine(
-            timestamp=format_timestamp(now), type=SESSION_META, payload=order_session_meta(payload)
-        )
-    )
-
-
 def _unsent(writer: Writer, row: ThreadRow, todo: list[Prepared]) -> list[Prepared]:
     """The lines of ``todo`` still to write, when it retries writes whose outcome is unknown.
 
@@ -787,76 +714,3 @@ def _unsent(writer: Writer, row: ThreadRow, todo: list[Prepared]) -> list[Prepar
         return todo[landed:]
     writer.sent = (row.next_seq, raws)
     return todo
-
-
-class _Envelope(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A line with its payload kept as raw JSON; encodes back in Codex's key order."""
-
-    timestamp: str
-    ordinal: int | None = None
-    type: str
-    payload: msgspec.Raw
-    metadata: msgspec.Raw | None = None
-
-
-_decode_envelope = msgspec.json.Decoder(_Envelope).decode
-_encode_envelope = msgspec.json.Encoder().encode
-
-
-def _inherited_prefix(
-    parent: ThreadRow, lines: list[bytes], end_ordinal: int | None
-) -> tuple[int, int]:
-    """``(end_ordinal_exclusive, end_byte_offset)`` a paginated fork of ``parent`` inherits:
-    its lines below ``end_ordinal`` (None: all), measured in the bytes stored (those of the
-    rollout file)."""
-    offset = 0
-    best = -1
-    for raw in lines:
-        ordinal = _ordinal(raw)
-        if end_ordinal is not None and ordinal is not None and ordinal >= end_ordinal:
-            if ordinal != end_ordinal:
-                break
-            return end_ordinal, offset
-        if ordinal is not None:
-            best = max(best, ordinal)
-        offset += len(raw) + 1
-    if end_ordinal is not None:
-        raise InvalidRequest(f"ordinal {end_ordinal} is not a line of thread {parent.thread_id}")
-    return best + 1, offset
-
-
-class _Ordinal(msgspec.Struct):
-    ordinal: int | None = None
-
-
-_decode_ordinal = msgspec.json.Decoder(_Ordinal).decode
-
-
-def _ordinal(raw: bytes) -> int | None:
-    """A stored line's ordinal (None: none, or a line that is not JSON)."""
-    try:
-        return _decode_ordinal(raw).ordinal
-    except msgspec.DecodeError:
-        return None
-
-
-def _after_first_meta(lines: list[bytes]) -> list[bytes]:
-    """The lines after the first session_meta (what a legacy fork copies) of readable lines
-    (a copied file may hold lines before its session_meta)."""
-    for n, raw in enumerate(lines):
-        if decode_line(raw).type == SESSION_META:
-            return lines[n + 1 :]
-    return []
-
-
-def _restamped(raw: bytes, stamp: str) -> Prepared:
-    """A copied line with the fork time as its timestamp, as the local store copies it: the
-    same bytes with the timestamp replaced when the line is in canonical form, else the
-    envelope written again around the payload's own bytes."""
-    if raw.startswith(_PREFIX) and raw.find(b'"', len(_PREFIX)) == _STAMP_END:
-        data = _PREFIX + stamp.encode() + raw[_STAMP_END:]
-    else:
-        envelope = _decode_envelope(raw)
-        envelope.timestamp = stamp
-        data = _encode_envelope(envelope)
-    return Prepared(decode_line(data), data)
