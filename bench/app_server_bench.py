@@ -12,12 +12,14 @@ databases), spoken to over stdio. In this order: ``initialize``; a first ``threa
 builds the index); ``thread/read`` with ``includeTurns`` of the typical, then of the big thread;
 ``thread/turns/list`` on the big thread, first page (default limit), then every page following
 ``nextCursor``; ``thread/fork`` of the typical, then of the big thread; finally the server's
-RSS high-water mark (``VmHWM``) and that of any child process. Then a second process on the
-same, now indexed, copy answers one first page of the big thread's turns (nothing of that thread
-in memory yet). Each measurement is repeated; the
-table shows the first call (the first time that server handles that thread) and the median of
-the others, with the server's CPU time. A request's time runs from writing it to having read its
-whole answer. Prints a table; asserts nothing.
+RSS high-water mark (``VmHWM``) and that of its child processes. Then a second process on the
+same, now indexed, copy reads the big thread without turns (bringing the store's index up to
+date) and answers one first page of its turns (nothing of its history in memory yet).
+
+Each measurement is repeated: the table shows the first call (the first time that server
+handles that thread) and the median of the others, with the server's CPU time, next to the
+targets and to Codex's figures measured on another machine. A request's time runs from writing
+it to having read its whole answer. Prints a table; asserts nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -72,6 +75,8 @@ class Run:
 
 @dataclass(slots=True)
 class Measurement:
+    """The runs of one measurement (stopped at the first error)."""
+
     runs: list[Run] = field(default_factory=list)
     error: str | None = None
 
@@ -227,6 +232,9 @@ def measure_server(
             again = TimedServer(command, env, cwd, args.timeout)
             try:
                 out["restart_s"] = again.start_s
+                # Bring the store's own index up to date first (it checks the files the first
+                # process wrote), so the figure is the turn history's alone.
+                again.request("thread/read", {"threadId": big})
                 results["turns_first_page_cold"] = _measure(1, _first_page(again, big))
             finally:
                 again.close()
@@ -356,6 +364,10 @@ def main() -> None:
     parser.add_argument("--keep-copies", action="store_true", help="keep the homes' copies")
     parser.add_argument("--out", type=Path, help="also write every figure as JSON here")
     args = parser.parse_args()
+    if min(args.reps, args.typical_reps, args.page_limit) < 1:
+        parser.error("--reps, --typical-reps and --page-limit must be at least 1")
+    # Stopped by a signal: still close the servers and delete the copies (``finally`` blocks).
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
 
     home, manifest = resolve_home(
         args.home, threads=args.threads, seed=args.seed, big_thread_mb=args.big_thread_mb

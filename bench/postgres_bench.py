@@ -7,11 +7,12 @@ Runs against a local server (default ``postgresql://postgres@127.0.0.1:5432/thre
 the database is created when missing). ``--threads`` threads of one owner (plus a few
 thousand of three other owners) are filled in bulk, row for row as the store writes them
 (``postgres_fill``; a shape check compares with threads written through the API), and kept
-between runs (``--refill`` fills again). Figures, all through the store's API: first-page
-listing (default, cwd filters, search terms, second page), loading a 10,000-item thread whole
-and its last 20 items, appending with 8 writers (8 tasks in one process, then 8 processes,
-queued or committing every turn), and migrating a generated CODEX_HOME. Prints a table with
-the targets; asserts nothing.
+between runs (``--refill`` fills again; a fill cached with an older schema is upgraded in
+place by the store's own upgrade, unless a migration since changes the tables' columns).
+Figures, all through the store's API: first-page listing (default, cwd filters, search
+terms, second page), loading a 10,000-item thread whole and its last 20 items, appending
+with 8 writers (8 tasks in one process, then 8 processes, queued or committing every turn),
+and migrating a generated CODEX_HOME. Prints a table with the targets; asserts nothing.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ from postgres_fill import (
     fill,
     fill_config,
     filled,
+    maintenance_url,
     shape_check,
     some_words,
+    upgrade_in_place,
 )
 from threadloom.ids import ThreadId
 from threadloom.live.thread import LiveThread
@@ -118,11 +121,28 @@ class _ExplainConn:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def execute(self, query: Any, params: Any = None) -> Any:
+    async def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
         text = query.decode() if isinstance(query, bytes) else str(query)
         cur = await self.conn.execute(("EXPLAIN (ANALYZE, BUFFERS) " + text).encode(), params)
         print("    " + "\n    ".join(str(r[0]) for r in await cur.fetchall()))
-        return await self.conn.execute(query, params)
+        return await self.conn.execute(query, params, **options)
+
+    def cursor(self, **options: Any) -> Any:
+        return _ExplainCursor(self, self.conn.cursor(**options))
+
+
+class _ExplainCursor:
+    """A cursor of an ``_ExplainConn``: explains, then runs on the real cursor."""
+
+    def __init__(self, conn: _ExplainConn, cur: Any) -> None:
+        self.conn, self.cur = conn, cur
+
+    async def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        await self.conn.execute(query, params)
+        return await self.cur.execute(query, params, **options)
+
+    async def fetchall(self) -> Any:
+        return await self.cur.fetchall()
 
 
 async def count(store: PostgresThreadStore, where: str, args: list[Any]) -> int:
@@ -150,6 +170,13 @@ async def bench_listing(url: str, reps: int, explain: bool) -> list[Figure]:
             cases.append(
                 (f"first page, cwd of {n:,} threads", ListThreadsParams(limit=25, cwds=[cwd]))
             )
+        cases.append(("first page, both cwds", ListThreadsParams(limit=25, cwds=[busy, quiet])))
+        cases.append(
+            (
+                f"first page, cwd of {n:,} threads and search {COMMON_TERM!r}",
+                ListThreadsParams(limit=25, cwds=[quiet], search_term=COMMON_TERM),
+            )
+        )
         for term in (COMMON_TERM, RARE_TERM, ABSENT_TERM):
             n = await count(store, "strpos(t.preview, %s) > 0", [term])
             label = f"first page, search {term!r} ({n:,} previews hold it)"
@@ -160,7 +187,9 @@ async def bench_listing(url: str, reps: int, explain: bool) -> list[Figure]:
                 print(f"  EXPLAIN {label}:")
                 async with store.db.connection() as conn:
                     proxy = cast(Conn, _ExplainConn(conn))
-                    await listing.list_threads(proxy, OWNER, params, store.default_provider)
+                    await listing.list_threads(
+                        proxy, OWNER, params, store.default_provider, trigram=store.db.trigram
+                    )
             samples = await sample_ms(partial(store.list_threads, params), reps)
             median = statistics.median(samples)
             target, ok = check("list", median)
@@ -491,8 +520,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     only = set(args.only.split(","))
     ensure_database(args.url)
-    asyncio.run(pg_schema.upgrade(args.url))
     config = fill_config(args.threads, args.other_threads, args.seed)
+    upgraded = None if args.refill else upgrade_in_place(args.url, config)
+    if upgraded:
+        print(upgraded)
+    asyncio.run(pg_schema.upgrade(maintenance_url(args.url)))
     if args.refill or not filled(args.url, config):
         print(f"filling {args.threads:,} threads in bulk ({args.jobs} jobs)...")
         fill(args.url, config, args.jobs)

@@ -12,6 +12,7 @@ and compares every stored column, line, search text and name entry.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import random
 import time
@@ -273,6 +274,61 @@ def fill_config(threads: int, others: int, seed: int) -> dict[str, Any]:
         "fill": FILL_VERSION,
         "schema": pg_schema.LATEST,
     }
+
+
+def fill_marker(url: str) -> dict[str, Any] | None:
+    """The config of the cached fill (None: nothing filled yet)."""
+    with connect(url) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS public.bench_fill (id int PRIMARY KEY, config jsonb)"
+        )
+        conn.commit()
+        row = conn.execute("SELECT config FROM public.bench_fill WHERE id = 1").fetchone()
+        return None if row is None else dict(row[0])
+
+
+def row_shapes(url: str) -> list[tuple[Any, ...]]:
+    """The columns of the store's tables (name, type, nullability, default): what the
+    rows ``bulk_rows`` makes must fit."""
+    with connect(url) as conn:
+        return conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default"
+            " FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2",
+            (SCHEMA,),
+        ).fetchall()
+
+
+def upgrade_in_place(url: str, config: dict[str, Any]) -> str | None:
+    """Bring a cached fill made with an older schema (and otherwise ``config``) to the
+    current one with the store's own upgrade, as a deployed database is upgraded; a note of
+    what was done, or None when the fill cannot be kept (nothing cached, another config, or
+    a migration that changes the tables' columns: the rows must be made again)."""
+    marker = fill_marker(url)
+    if marker is None or marker == config:
+        return None
+    if {k: v for k, v in marker.items() if k != "schema"} != {
+        k: v for k, v in config.items() if k != "schema"
+    }:
+        return None
+    before = row_shapes(url)
+    t0 = time.perf_counter()
+    result = asyncio.run(pg_schema.upgrade(maintenance_url(url)))
+    seconds = time.perf_counter() - t0
+    if row_shapes(url) != before:
+        return None
+    with connect(url) as conn:
+        conn.execute("ANALYZE")
+        conn.execute("UPDATE public.bench_fill SET config = %s WHERE id = 1", (Jsonb(config),))
+        conn.commit()
+    return (
+        f"cached fill upgraded in place from schema {result.before} to {result.after}"
+        f" in {seconds:,.0f} s (no row changes shape)"
+    )
+
+
+def maintenance_url(url: str) -> str:
+    """``url`` with more memory for index builds (GIN indexes build much faster)."""
+    return make_conninfo(url, options="-c maintenance_work_mem=512MB")
 
 
 def filled(url: str, config: dict[str, Any]) -> bool:

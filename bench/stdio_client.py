@@ -159,15 +159,19 @@ class TimedServer:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.watch = ProcessWatch(self.proc.pid)
-        reply = self.request(
-            "initialize",
-            {
-                "clientInfo": {"name": "threadloom-bench", "version": "0.0.0"},
-                "capabilities": {"experimentalApi": True},
-            },
-        )
-        if reply.error is not None:
-            raise ServerGone(f"initialize failed: {reply.error}")
+        try:
+            reply = self.request(
+                "initialize",
+                {
+                    "clientInfo": {"name": "threadloom-bench", "version": "0.0.0"},
+                    "capabilities": {"experimentalApi": True},
+                },
+            )
+            if reply.error is not None:
+                raise ServerGone(f"initialize failed: {reply.error}")
+        except BaseException:
+            self.close(grace=1.0)
+            raise
         self.start_s = time.perf_counter() - t0
         self._send({"jsonrpc": "2.0", "method": "initialized"})
 

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 import pytest
@@ -164,8 +165,8 @@ class LostAcks:
         real = store.db.transaction
 
         @asynccontextmanager
-        async def lossy() -> AsyncIterator[Conn]:
-            async with real() as conn:
+        async def lossy(**options: Any) -> AsyncIterator[Conn]:
+            async with real(**options) as conn:
                 yield conn
             if self.armed:
                 self.armed -= 1

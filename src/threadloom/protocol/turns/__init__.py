@@ -62,6 +62,11 @@ applying the events to a list, keep [i, j), then apply the ``late`` events after
 that touch [i, j); the newest page feeds to the end and calls ``finish``. Memory and work are
 one page plus the lines between a mark and the page.
 
+A snapshot carries one small record per released turn; a caller that keeps those records
+itself (``threadloom.server.history`` keeps every version once) passes them to
+``TurnReducer.resume(snap, records=…)`` as a ``ReleasedRecords`` (``records.py``), so that
+resuming costs nothing per released turn. ``server/history/index.py`` implements this scheme.
+
 Paginated forks and generations
 -------------------------------
 Their history lives below ``history_base.end_byte_offset`` of another rollout (the parent, or
@@ -77,6 +82,7 @@ from threadloom.protocol.turns.errors import (
     turn_error_json,
 )
 from threadloom.protocol.turns.loading import load_line
+from threadloom.protocol.turns.records import ListRecords, ReleasedRecords
 from threadloom.protocol.turns.reducer import (
     HistoryBase,
     ReducerClosed,
@@ -102,8 +108,10 @@ __all__ = [
     "HistoryBase",
     "InvalidTurnError",
     "ItemUpserted",
+    "ListRecords",
     "ReducerClosed",
     "ReducerSnapshot",
+    "ReleasedRecords",
     "ReleasedTurn",
     "Turn",
     "TurnAmended",

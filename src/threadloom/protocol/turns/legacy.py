@@ -185,7 +185,7 @@ class LegacyMachine(Machine):
         if kind == "held":
             self.apply_lifecycle(self.s.held[position], changes)
             return
-        record = self.s.released[position]
+        record = self.records[position]
         changes = dict(changes)
         if changes.get("status") == COMPLETED and record.status not in (IN_PROGRESS, COMPLETED):
             del changes["status"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from threadloom.protocol.turns.records import ReleasedRecords
 from threadloom.protocol.turns.state import (
     IN_PROGRESS,
     INTERRUPTED,
@@ -28,13 +29,14 @@ class Machine:
     track_items = True
     """Remember the item ids of released turns (legacy: upserts and rollback renumbering)."""
 
-    def __init__(self, state: ReducerSnapshot, new_id: Callable[[], str]) -> None:
+    def __init__(
+        self, state: ReducerSnapshot, new_id: Callable[[], str], records: ReleasedRecords
+    ) -> None:
         self.s = state
         self.new_id = new_id
         self.events: list[TurnEvent] = []
-        self.first_index: dict[str, int] = {}
-        for index, record in enumerate(state.released):
-            self.first_index.setdefault(record.id, index)
+        self.records = records
+        """The released turns' records (``state.released`` unless the caller keeps them)."""
 
     # -- releasing ----------------------------------------------------------------------------
 
@@ -53,7 +55,7 @@ class Machine:
         self.s.held.clear()
 
     def release(self, turn: Turn) -> None:
-        index = len(self.s.released)
+        index = len(self.records)
         record = ReleasedTurn(turn.id, turn.status)
         if self.track_items:
             record.items = len(turn.items)
@@ -61,15 +63,14 @@ class Machine:
             record.last_item = turn.last_item
             record.keys = [i["id"] for i in turn.items if not record.has_generated(i["id"])]
             self.s.released_items += len(turn.items)
-        self.s.released.append(record)
-        self.first_index.setdefault(turn.id, index)
+        self.records.append(record)
         self.events.append(TurnAppended(index, turn.to_json()))
 
     # -- finding finished turns -----------------------------------------------------------------
 
     def find_finished(self, turn_id: str) -> Where | None:
         """The first finished turn with this id (released ones come first)."""
-        index = self.first_index.get(turn_id)
+        index = self.records.find(turn_id)
         if index is not None:
             return ("released", index)
         for position, turn in enumerate(self.s.held):
@@ -81,7 +82,7 @@ class Machine:
         self.events.append(TurnAmended(index, changes))
 
     def upsert_released(self, index: int, item: dict[str, Any], *, keep_times: bool) -> None:
-        record = self.s.released[index]
+        record = self.records[index]
         if self.track_items and not record.has_item(item["id"]):
             record.items += 1
             record.keys.append(item["id"])
@@ -97,15 +98,10 @@ class Machine:
 
     def drop_released(self, count: int) -> int:
         """Forget the last ``count`` released turns; returns how many there were."""
-        count = min(count, len(self.s.released))
-        if count:
-            keep = len(self.s.released) - count
-            for record in self.s.released[keep:]:
-                self.s.released_items -= record.items
-                if self.first_index.get(record.id, -1) >= keep:
-                    del self.first_index[record.id]
-            del self.s.released[keep:]
-        return count
+        dropped = self.records.drop(count) if count > 0 else []
+        for record in dropped:
+            self.s.released_items -= record.items
+        return len(dropped)
 
     # -- end of input ---------------------------------------------------------------------------
 
@@ -114,7 +110,7 @@ class Machine:
         for turn in self.s.held:
             if turn.status == IN_PROGRESS:
                 turn.status = INTERRUPTED
-        for index, record in enumerate(self.s.released):
+        for index, record in enumerate(self.records):
             if record.status == IN_PROGRESS:
                 record.status = INTERRUPTED
                 self.amend(index, {"status": INTERRUPTED})

@@ -84,7 +84,7 @@ class PaginatedMachine(Machine):
             return self.s.current.status
         if kind == "held":
             return self.s.held[position].status
-        return self.s.released[position].status
+        return self.records[position].status
 
     def push(self, turn: Turn) -> None:
         """Add a new turn (after every existing one)."""
@@ -140,7 +140,7 @@ class PaginatedMachine(Machine):
             _apply(self.s.held[position], changes)
         else:
             if "status" in changes:
-                self.s.released[position].status = changes["status"]
+                self.records[position].status = changes["status"]
             self.amend(position, changes)
 
     def item_completed(self, event: ItemCompleted) -> None:

@@ -11,7 +11,14 @@ from threadloom.ids import new_uuid7
 from threadloom.protocol.rollout import SESSION_META, HistoryMode, RolloutLine, parse_history_mode
 from threadloom.protocol.turns.legacy import LegacyMachine
 from threadloom.protocol.turns.paginated import PaginatedMachine
-from threadloom.protocol.turns.state import ReducerSnapshot, TurnAppended, TurnEvent
+from threadloom.protocol.turns.records import ListRecords, ReleasedRecords
+from threadloom.protocol.turns.state import (
+    ReducerSnapshot,
+    ReleasedTurn,
+    TurnAppended,
+    TurnEvent,
+    encode_snapshot,
+)
 
 
 class ReducerClosed(RuntimeError):
@@ -40,27 +47,43 @@ class TurnReducer:
         if hold is not None and hold < 0:
             raise ValueError("hold must be >= 0 or None")
         state = ReducerSnapshot(hold=hold, mode=None if mode is None else HistoryMode(mode).value)
-        self._init(state, new_id)
+        self._init(state, new_id, None)
 
-    def _init(self, state: ReducerSnapshot, new_id: Callable[[], str] | None) -> None:
+    def _init(
+        self,
+        state: ReducerSnapshot,
+        new_id: Callable[[], str] | None,
+        records: ReleasedRecords | None,
+    ) -> None:
         self._state = state
         self._new_id = new_id or new_uuid7
+        self._records = ListRecords(state.released) if records is None else records
         self._machine: LegacyMachine | PaginatedMachine | None = None
         if state.mode is not None:
             self._machine = self._make(state.mode)
 
     def _make(self, mode: str) -> LegacyMachine | PaginatedMachine:
         if mode == HistoryMode.PAGINATED:
-            return PaginatedMachine(self._state, self._new_id)
-        return LegacyMachine(self._state, self._new_id)
+            return PaginatedMachine(self._state, self._new_id, self._records)
+        return LegacyMachine(self._state, self._new_id, self._records)
 
     @classmethod
     def resume(
-        cls, snapshot: ReducerSnapshot, *, new_id: Callable[[], str] | None = None
+        cls,
+        snapshot: ReducerSnapshot,
+        *,
+        new_id: Callable[[], str] | None = None,
+        records: ReleasedRecords | None = None,
     ) -> TurnReducer:
-        """A reducer continuing from ``snapshot`` (feed the lines after its byte offset)."""
+        """A reducer continuing from ``snapshot`` (feed the lines after its byte offset).
+
+        ``records``: the released turns' records when the caller keeps them (the snapshot's
+        ``released`` is then ignored and left empty: the reducer's snapshots lack them).
+        """
         reducer = cls.__new__(cls)
-        reducer._init(_copy(snapshot), new_id)
+        if records is not None:
+            snapshot = msgspec.structs.replace(snapshot, released=[])
+        reducer._init(_copy(snapshot), new_id, records)
         return reducer
 
     @property
@@ -70,7 +93,17 @@ class TurnReducer:
     @property
     def released(self) -> int:
         """How many turns have been released (the caller's turn list length)."""
-        return len(self._state.released)
+        return len(self._records)
+
+    def released_record(self, index: int) -> ReleasedTurn:
+        """A copy of released turn ``index``'s record."""
+        r = self._records[index]
+        return ReleasedTurn(r.id, r.status, r.items, r.first_item, r.last_item, list(r.keys))
+
+    def state_bytes(self) -> bytes:
+        """The state after the last line fed, encoded (``decode_snapshot`` reads it), without
+        copying it first as ``snapshot`` does."""
+        return encode_snapshot(self._state)
 
     @property
     def finished(self) -> bool:

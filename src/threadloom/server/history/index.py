@@ -2,7 +2,7 @@
 
 One streaming pass feeds every line to a ``TurnReducer`` with ``hold=0`` (turns are released
 as soon as they finish) and keeps, per thread (memory grows with the number of turns, a few
-dozen bytes each, never with their content):
+hundred bytes each, never with their content):
 
 * ``released_at[i]``: the position just after the line whose feed released turn ``i``;
 * ``ids``: the turn ids (legacy cursors name turns by id), ``item_counts`` (legacy item lists);
@@ -17,42 +17,42 @@ Turns ``[a, b)`` are rebuilt by resuming at the last mark at or before ``a``, fe
 to ``released_at[b - 1]`` and applying the later ``late`` changes that touch them: the work is
 one page plus at most ``MARK_EVERY`` turns of lines, whatever the thread's size.
 
-A reducer checkpoint holds one record per released turn (``ReleasedTurn``: id, status, item
-count, item ids), which rollbacks and lines naming old turns need. Storing them in every mark
-would cost marks x turns; instead every record version goes once into ``RecordLog`` and a mark
-keeps the log's length, from which its records are rebuilt when it is resumed.
+A reducer also needs the records of the turns it released (``ReleasedTurn``: id, status, item
+count, item ids) for rollbacks and lines naming old turns. Storing them in every mark would
+cost marks x turns, and handing them all to each resumed reducer would cost a page as much as
+the thread has turns; instead every record version goes once into ``RecordLog``, a mark keeps
+the log's length, and the reducer resumed there reads records through a ``LogView``, one at a
+time and only when a line asks (``records.py``).
 """
 
 from __future__ import annotations
 
+import bisect
 import uuid
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from threadloom.protocol.rollout import HistoryMode, RolloutLine
 from threadloom.protocol.turns import (
     ItemUpserted,
-    ReducerSnapshot,
-    ReleasedTurn,
     TurnAmended,
     TurnAppended,
     TurnEvent,
     TurnReducer,
     TurnsDropped,
+    decode_snapshot,
 )
 from threadloom.protocol.turns.state import upsert_item
 from threadloom.server.history.projection import OrdinalFilter, PaginatedProjection
+from threadloom.server.history.records import LogView, RecordLog
 from threadloom.server.history.source import SegmentInfo, Source
 
 MARK_EVERY = 16
 """Turns between two checkpoints."""
 
 _ID_NAMESPACE = uuid.UUID("5f0d2c39-3a51-4c55-9d0b-6f2f45d7a9b1")
-_encode = msgspec.json.Encoder().encode
-_decode_state = msgspec.json.Decoder(ReducerSnapshot).decode
 
 
 class IdMaker:
@@ -74,48 +74,7 @@ class IdMaker:
         return str(uuid.uuid5(_ID_NAMESPACE, name))
 
 
-# -- released records ------------------------------------------------------------------------------
-
-_APPEND_OR_SET = 0
-_DROP = 1
-
-
-def _reducer_state(reducer: TurnReducer) -> ReducerSnapshot:
-    """The reducer's live state, read without copying it (``snapshot()`` copies every record,
-    which would make each checkpoint cost as much as the whole thread)."""
-    return reducer._state  # read-only (see the docstring)
-
-
-def _record(reducer: TurnReducer, index: int) -> ReleasedTurn:
-    r = _reducer_state(reducer).released[index]
-    return ReleasedTurn(r.id, r.status, r.items, r.first_item, r.last_item, list(r.keys))
-
-
-@dataclass(slots=True)
-class RecordLog:
-    """Every version of every released-turn record, and the operations that built the list."""
-
-    versions: list[ReleasedTurn] = field(default_factory=list)
-    ops: list[tuple[int, int, int]] = field(default_factory=list)
-
-    def set(self, index: int, record: ReleasedTurn) -> None:
-        self.ops.append((_APPEND_OR_SET, index, len(self.versions)))
-        self.versions.append(record)
-
-    def drop(self, count: int) -> None:
-        self.ops.append((_DROP, count, 0))
-
-    def records_at(self, length: int) -> list[ReleasedTurn]:
-        """The released records after the first ``length`` operations."""
-        positions: list[int] = []
-        for kind, a, b in self.ops[:length]:
-            if kind == _DROP:
-                del positions[len(positions) - a :]
-            elif a == len(positions):
-                positions.append(b)
-            else:
-                positions[a] = b
-        return [self.versions[p] for p in positions]
+# -- checkpoints ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +93,8 @@ class Mark:
 def _mark(
     reducer: TurnReducer, count: int, position: int, log: RecordLog, last: int | None
 ) -> Mark:
-    small = msgspec.structs.replace(_reducer_state(reducer), released=[])
-    return Mark(count, position, _encode(small), len(log.ops), last)
+    """A checkpoint of ``reducer`` (resumed on a ``LogView``: its state holds no records)."""
+    return Mark(count, position, reducer.state_bytes(), log.ops, last)
 
 
 # -- the index -------------------------------------------------------------------------------------
@@ -161,9 +120,14 @@ class TurnIndex:
     log: RecordLog = field(default_factory=RecordLog)
     tail: list[dict[str, Any]] = field(default_factory=list)
     projection: PaginatedProjection | None = None
+    mark_every: int = MARK_EVERY
+    _offsets: array[int] | None = field(default=None, repr=False)
 
     @classmethod
-    def empty(cls, thread_id: str, mode: HistoryMode, source: Source) -> TurnIndex:
+    def empty(
+        cls, thread_id: str, mode: HistoryMode, source: Source, *, mark_every: int = MARK_EVERY
+    ) -> TurnIndex:
+        """An index of no line yet (``extend`` fills it); a mark every ``mark_every`` turns."""
         reducer = TurnReducer(mode, hold=0)
         paginated = mode == HistoryMode.PAGINATED
         start = _mark(reducer, 0, 0, RecordLog(), None)
@@ -174,6 +138,7 @@ class TurnIndex:
             source.lineage,
             start,
             projection=PaginatedProjection() if paginated else None,
+            mark_every=max(1, mark_every),
         )
         index.marks.append(start)
         return index
@@ -211,12 +176,23 @@ class TurnIndex:
             return self.item_counts[index]
         return len(self.tail[index - len(self.ids)]["items"])
 
+    def item_offsets(self) -> array[int]:
+        """``offsets[p]``: the items of the turns before turn ``p``; the last: all of them
+        (legacy item ranks; computed once per state of the index)."""
+        if self._offsets is None:
+            offsets, total = array("q", [0]), 0
+            for position in range(self.count):
+                total += self.items_in(position)
+                offsets.append(total)
+            self._offsets = offsets
+        return self._offsets
+
     # -- resuming ---------------------------------------------------------------------------------
 
     def reducer_at(self, mark: Mark, ids: IdMaker) -> TurnReducer:
-        state = _decode_state(mark.state)
-        state.released = self.log.records_at(mark.ops)
-        return TurnReducer.resume(state, new_id=ids)
+        """A reducer resumed at ``mark``; it reads released records from the log on demand."""
+        view = LogView(self.log, mark.ops, self.first.get)
+        return TurnReducer.resume(decode_snapshot(mark.state), new_id=ids, records=view)
 
     def mark_for(self, index: int) -> Mark:
         """The last checkpoint from which turn ``index`` has not been released yet."""
@@ -272,7 +248,7 @@ def extend(index: TurnIndex, source: Source, collect: list[dict[str, Any]] | Non
             projection.observe(start, line)
         if events:
             _note(index, events, after, reducer, collect)
-            if index.released >= index.marks[-1].count + MARK_EVERY:
+            if index.released >= index.marks[-1].count + index.mark_every:
                 index.marks.append(
                     _mark(reducer, index.released, after, index.log, feeder.last_ordinal)
                 )
@@ -286,6 +262,7 @@ def extend(index: TurnIndex, source: Source, collect: list[dict[str, Any]] | Non
             collect.append(event.turn)
     index.size_hint = size_hint
     index.signature = source.signature(position)
+    index._offsets = None
 
 
 def _note(
@@ -303,7 +280,7 @@ def _note(
             index.ids.append(turn_id)
             index.first.setdefault(turn_id, position)
             index.released_at.append(after)
-            record = _record(reducer, position)
+            record = reducer.released_record(position)
             index.log.set(position, record)
             index.item_counts.append(record.items)
             if index.projection is not None:
@@ -311,7 +288,7 @@ def _note(
                 assert expected == position, f"projection and reducer disagree on {turn_id}"
         elif isinstance(event, TurnAmended | ItemUpserted):
             index.late.append((after, event))
-            record = _record(reducer, event.index)
+            record = reducer.released_record(event.index)
             index.log.set(event.index, record)
             index.item_counts[event.index] = record.items
         else:
@@ -370,7 +347,12 @@ def rebuild(index: TurnIndex, source: Source, start: int, stop: int) -> list[dic
         if after >= last:
             break
     page = turns[start - mark.count : stop - mark.count]
-    for position, event in index.late:
-        if position > last and start <= _target(event) < stop:
+    later = bisect.bisect_right(index.late, last, key=_position)
+    for _, event in index.late[later:]:
+        if start <= _target(event) < stop:
             apply_event(page, event, start)
     return page
+
+
+def _position(entry: tuple[int, TurnEvent]) -> int:
+    return entry[0]

@@ -1,16 +1,11 @@
-"""Pages of turns and items, as Codex 0.169.0's ``thread/turns/list`` and ``thread/items/list``.
+"""Pages of turns, as Codex 0.169.0's ``thread/turns/list`` (app-server-threads 4.8).
 
-Turns (app-server-threads 4.8): newest first by default, 25 per page (at most 100, ``0`` acts
-as 1). Legacy threads use Codex's turn-id cursors and its rules: the anchor is the first turn
-with that id, an unknown one is "anchor turn is no longer present", an empty thread answers an
-empty page without reading the cursor. Paginated threads use keyset cursors on the turn's
-rollout ordinal, checked against the thread's lineage.
-
-Items (4.9): oldest first by default, 25 per page (at most 100). Paginated threads list every
-item in the order it was first completed, keyed by its first ordinal; with ``turnId`` only that
-turn's. Codex answers legacy threads with "not supported yet"; threadloom lists their items in
-the order ``thread/read`` shows them, in the same shape, the ``rolloutOrdinal`` of their cursors
-being the item's rank in that order (1 = the first item of the thread).
+Newest first by default, 25 per page (at most 100, ``0`` acts as 1). Legacy threads use
+Codex's turn-id cursors and its rules: the anchor is the first turn with that id, an unknown
+one is "anchor turn is no longer present", an empty thread answers an empty page without
+reading the cursor. Paginated threads use keyset cursors on the turn's rollout ordinal: one
+beyond SQLite's integers is refused, one outside the thread's lineage too. Items pages
+(``items.py``) share the keyset rules.
 
 ``itemsView``: ``notLoaded`` empties ``items``; ``summary`` keeps, for legacy threads, the
 first user message and the last agent message, and for paginated ones the two items Codex's
@@ -22,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +34,7 @@ from threadloom.server.history.cursors import (
     turn_cursor,
 )
 from threadloom.server.history.index import TurnIndex, rebuild
-from threadloom.server.history.projection import PaginatedProjection, merge_item_lines
+from threadloom.server.history.projection import PaginatedProjection
 from threadloom.server.history.source import Source
 
 
@@ -119,7 +115,7 @@ def turns_page(index: TurnIndex, source: Source, query: TurnsQuery) -> dict[str,
             return empty_page()
         lo, hi, more = _legacy_range(index, query, size, total)
     else:
-        lo, hi, more = _keyset_range(index, projection.ordinals, query, size, Scope.TURNS)
+        lo, hi, more = keyset_range(index, projection.ordinals, query, size, Scope.TURNS)
     page = normalize(turns(index, source, lo, hi), query.active)
     for position, turn in enumerate(page, start=lo):
         _apply_view(turn, query.view, projection, position)
@@ -159,8 +155,8 @@ def _legacy_range(
     return lo, max(lo, hi), total > hi
 
 
-def _keyset_range(
-    index: TurnIndex, ordinals: list[int], query: TurnsQuery, size: int, scope: Scope
+def keyset_range(
+    index: TurnIndex, ordinals: Sequence[int], query: TurnsQuery, size: int, scope: Scope
 ) -> tuple[int, int, bool]:
     """A contiguous range of ``ordinals`` (ascending) after or before the cursor."""
     total = len(ordinals)
@@ -208,188 +204,3 @@ def legacy_summary(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if user is not None:
         return [user]
     return [] if agent is None else [agent]
-
-
-# -- items ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ItemsQuery:
-    turn_id: str | None = None
-    cursor: str | None = None
-    anchor_item: str | None = None
-    """An item anchor (``{"type":"item","itemId":…}``): exclusive position in ``turn_id``."""
-    limit: int | None = None
-    descending: bool = False
-    defer_commands: bool = False
-    defer_mcp: bool = False
-
-
-ITEM_NOT_IN_SCOPE = "cursor.itemId does not identify an item in the requested history scope"
-TURN_REQUIRED = "turnId is required when cursor is an item anchor"
-
-
-def items_page(index: TurnIndex, source: Source, query: ItemsQuery) -> dict[str, Any]:
-    size = page_size(query.limit)
-    refs, ordinals = _scope(index, query.turn_id)
-    if query.anchor_item is not None:
-        at = _anchor(index, source, refs, query.anchor_item)
-        lo, hi, more = _anchored_range(at, len(refs), size, query.descending)
-    else:
-        keyset = TurnsQuery(cursor=query.cursor, descending=query.descending)
-        lo, hi, more = _keyset_range(index, ordinals, keyset, size, Scope.ITEMS)
-    entries = _entries(index, source, refs[lo:hi])
-    if query.turn_id:
-        for entry in entries:
-            _defer(entry, query)
-    if query.descending:
-        entries.reverse()
-    if not entries:
-        return empty_page()
-    first, last = (hi - 1, lo) if query.descending else (lo, hi - 1)
-    back = position_cursor(index.thread_id, Scope.ITEMS, ordinals[first], True)
-    nxt = position_cursor(index.thread_id, Scope.ITEMS, ordinals[last], False) if more else None
-    return {"data": entries, "nextCursor": nxt, "backwardsCursor": back}
-
-
-def items_read(
-    index: TurnIndex, source: Source, turn_id: str, item_ids: list[str]
-) -> list[dict[str, Any]]:
-    """The items of ``turn_id`` with these ids, in thread order (unknown ids left out)."""
-    wanted = set(item_ids)
-    refs, _ = _scope(index, turn_id)
-    return [e for e in _entries(index, source, refs) if e["item"]["id"] in wanted]
-
-
-ItemRef = tuple[int, int]
-"""Paginated: ``(entry number, 0)``; legacy: ``(turn index, item position in the turn)``."""
-
-
-def _scope(index: TurnIndex, turn_id: str | None) -> tuple[list[ItemRef], list[int]]:
-    """The items of the thread (or of one turn) in order, and their cursor ordinals."""
-    projection = index.projection
-    if projection is not None:
-        numbers = (
-            projection.turn_items.get(turn_id, []) if turn_id else range(len(projection.items))
-        )
-        return [(n, 0) for n in numbers], [projection.items[n].ordinal for n in numbers]
-    refs: list[ItemRef] = []
-    ranks: list[int] = []
-    rank = 0
-    for position in range(index.count):
-        count = index.items_in(position)
-        if turn_id is None or index.turn_id(position) == turn_id:
-            refs.extend((position, k) for k in range(count))
-            ranks.extend(range(rank + 1, rank + count + 1))
-        rank += count
-    return refs, ranks
-
-
-def _anchor(index: TurnIndex, source: Source, refs: list[ItemRef], item_id: str) -> int:
-    projection = index.projection
-    if projection is not None:
-        for number, (entry, _) in enumerate(refs):
-            if projection.items[entry].item_id == item_id:
-                return number
-    elif refs:
-        rebuilt = _turns_for(index, source, refs)
-        for number, (position, k) in enumerate(refs):
-            if rebuilt[position]["items"][k]["id"] == item_id:
-                return number
-    raise InvalidParams(ITEM_NOT_IN_SCOPE)
-
-
-def _anchored_range(at: int, total: int, size: int, descending: bool) -> tuple[int, int, bool]:
-    if descending:
-        lo = max(0, at - size)
-        return lo, at, lo > 0
-    hi = min(total, at + 1 + size)
-    return at + 1, hi, total > hi
-
-
-def _turns_for(index: TurnIndex, source: Source, refs: list[ItemRef]) -> dict[int, dict[str, Any]]:
-    """Legacy: the turns holding these items, rebuilt one run of consecutive turns at a time."""
-    out: dict[int, dict[str, Any]] = {}
-    positions = sorted({p for p, _ in refs})
-    runs: list[list[int]] = []
-    for position in positions:
-        if runs and runs[-1][1] == position:
-            runs[-1][1] = position + 1
-        else:
-            runs.append([position, position + 1])
-    for start, stop in runs:
-        for offset, turn in enumerate(turns(index, source, start, stop)):
-            out[start + offset] = turn
-    return out
-
-
-def _entries(index: TurnIndex, source: Source, refs: list[ItemRef]) -> list[dict[str, Any]]:
-    if not refs:
-        return []
-    projection = index.projection
-    if projection is None:
-        rebuilt = _turns_for(index, source, refs)
-        return [_entry(rebuilt[p]["id"], rebuilt[p]["items"][k]) for p, k in refs]
-    out = []
-    for number, _ in refs:
-        entry = projection.items[number]
-        lines = [source.read_at(start) for start in entry.starts]
-        item = merge_item_lines([line for line in lines if line is not None])
-        if item is not None:
-            out.append(_entry(entry.turn_id, item))
-    return out
-
-
-def _entry(turn_id: str, item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "turnId": turn_id,
-        "item": item,
-        "startedAtMs": item.get("startedAtMs"),
-        "completedAtMs": item.get("completedAtMs"),
-    }
-
-
-def _defer(entry: dict[str, Any], query: ItemsQuery) -> None:
-    """``deferOutput`` (one turn only): leave out the saved output of successful commands and
-    the plain-text results of successful MCP calls; the entry says so with ``outputDeferred``.
-
-    Observed on Codex 0.169.0: only completed items (``completedAtMs`` set) with status
-    ``completed``; a command needs exit code 0 and a non-empty output; an MCP result needs
-    only ``{"type":"text","text":…}`` blocks, at least one non-empty, and no structured content
-    or ``_meta``.
-    """
-    item = entry["item"]
-    if item.get("completedAtMs") is None or item.get("status") != "completed":
-        return
-    kind = item["type"]
-    if kind == "commandExecution" and query.defer_commands:
-        if item.get("exitCode") != 0 or not item.get("aggregatedOutput"):
-            return
-        item = dict(item, aggregatedOutput=None)
-    elif kind == "mcpToolCall" and query.defer_mcp:
-        if not _plain_text_result(item.get("result")):
-            return
-        item = dict(item, result={"content": [], "structuredContent": None, "_meta": None})
-    else:
-        return
-    started, completed = entry.pop("startedAtMs"), entry.pop("completedAtMs")
-    entry["item"] = item
-    entry["outputDeferred"] = True
-    entry["startedAtMs"] = started
-    entry["completedAtMs"] = completed
-
-
-def _plain_text_result(result: Any) -> bool:
-    if not isinstance(result, dict) or result.get("structuredContent") is not None:
-        return False
-    if result.get("_meta") is not None:
-        return False
-    content = result.get("content")
-    if not isinstance(content, list) or not content:
-        return False
-    for block in content:
-        if not isinstance(block, dict) or set(block) != {"type", "text"}:
-            return False
-        if block["type"] != "text" or not isinstance(block["text"], str):
-            return False
-    return any(block["text"] for block in content)

@@ -3,8 +3,10 @@
 ``HistoryService.run(stored, fn)`` finds the thread's lines (``source.py``: its rollout files
 for the local store, ``load_history`` for any other), brings the thread's index up to date
 (built on first use; extended from where it stopped when the file grew; rebuilt when the file
-was replaced, moved or cut) and calls ``fn(index, source)``, all in a worker thread and under
-the thread's lock, so concurrent requests never see an index half extended.
+was replaced, moved or cut) and calls ``fn(index, source)``, in worker threads and under the
+thread's lock, so concurrent requests never see an index half extended. An index that failed
+to come up to date is dropped (rebuilt by the next request); ``fn``'s own errors (a bad cursor)
+leave it in place.
 
 The indexes of the most recently used threads are kept (``capacity``); an index costs a few
 dozen bytes per turn, never the turns themselves.
@@ -13,6 +15,7 @@ dozen bytes per turn, never the turns themselves.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -49,43 +52,49 @@ class HistoryService:
         self.store = store
         self.capacity = capacity
         self._indexes: OrderedDict[str, TurnIndex] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def run(self, stored: StoredThread, fn: Callable[[TurnIndex, Source], T]) -> T:
         """``fn(index, source)`` on the thread's up-to-date index (in a worker thread)."""
-        thread_id = stored.thread_id
-        lock = self._locks.setdefault(thread_id, asyncio.Lock())
-        async with lock:
-            source = await self._source(stored)
-            cached = self._indexes.get(thread_id)
-
-            def work() -> T:
-                index = refreshed(cached, thread_id, stored.history_mode, source)
-                self._keep(thread_id, index)
-                return fn(index, source)
-
-            return await asyncio.to_thread(work)
+        async with self._lock(stored.thread_id):
+            index, source = await self._index(stored)
+            return await asyncio.to_thread(fn, index, source)
 
     async def full_turns(self, stored: StoredThread, *, active: bool) -> list[dict[str, Any]]:
-        """Every turn of the thread, as ``thread/read`` with ``includeTurns`` shows them."""
+        """Every turn of the thread, as ``thread/read`` with ``includeTurns`` shows them (one
+        pass over the lines when the thread has no index yet: it is built on the way)."""
         thread_id = stored.thread_id
-        lock = self._locks.setdefault(thread_id, asyncio.Lock())
-        async with lock:
+        async with self._lock(thread_id):
             source = await self._source(stored)
             cached = self._indexes.get(thread_id)
+            if cached is not None and cached.key == source.key:
+                index, source = await self._index(stored, source)
+                return await asyncio.to_thread(full_turns, index, source, active)
+            self._indexes.pop(thread_id, None)
+            fresh = TurnIndex.empty(thread_id, stored.history_mode, source)
+            turns: list[dict[str, Any]] = []
+            await asyncio.to_thread(extend, fresh, source, turns)
+            self._keep(thread_id, fresh)
+            return normalize(turns, active)
 
-            def work() -> list[dict[str, Any]]:
-                if cached is not None and cached.key == source.key:
-                    index = refreshed(cached, thread_id, stored.history_mode, source)
-                    self._keep(thread_id, index)
-                    return full_turns(index, source, active)
-                index = TurnIndex.empty(thread_id, stored.history_mode, source)
-                turns: list[dict[str, Any]] = []
-                extend(index, source, collect=turns)
-                self._keep(thread_id, index)
-                return normalize(turns, active)
+    def _lock(self, thread_id: str) -> asyncio.Lock:
+        lock = self._locks.get(thread_id)
+        if lock is None:
+            lock = self._locks[thread_id] = asyncio.Lock()
+        return lock
 
-            return await asyncio.to_thread(work)
+    async def _index(
+        self, stored: StoredThread, source: Source | None = None
+    ) -> tuple[TurnIndex, Source]:
+        """The thread's index brought up to date (under its lock). While it changes it is out
+        of the cache: if bringing it up to date fails, the next request builds a new one."""
+        thread_id = stored.thread_id
+        if source is None:
+            source = await self._source(stored)
+        cached = self._indexes.pop(thread_id, None)
+        index = await asyncio.to_thread(refreshed, cached, thread_id, stored.history_mode, source)
+        self._keep(thread_id, index)
+        return index, source
 
     def _keep(self, thread_id: str, index: TurnIndex) -> None:
         self._indexes[thread_id] = index

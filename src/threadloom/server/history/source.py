@@ -25,11 +25,13 @@ from typing import BinaryIO
 from threadloom.protocol.codec import LineError, decode_line, encode_line
 from threadloom.protocol.rollout import SESSION_META, RolloutLine
 from threadloom.protocol.turns import HistoryBase, history_base
-from threadloom.store.local.reader import CHUNK, open_rollout
+from threadloom.store.local.reader import open_rollout
 
 SEGMENT = 1 << 44
 """Positions of segment ``k`` start at ``k * SEGMENT``."""
 SIGNATURE_BYTES = 64
+READ_CHUNK = 1 << 16
+"""Bytes read at a time: a page needs a few dozen kilobytes past its checkpoint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,26 +108,29 @@ def _open_at(path: Path, offset: int) -> BinaryIO:
         return stream
     remaining = offset  # compressed: decompress and drop what comes before
     while remaining > 0:
-        chunk = stream.read(min(CHUNK, remaining))
+        chunk = stream.read(min(READ_CHUNK, remaining))
         if not chunk:
             break
         remaining -= len(chunk)
     return stream
 
 
-def file_lines(path: Path, start: int, end: int | None) -> Iterator[tuple[int, int, bytes]]:
+def file_lines(
+    path: Path, start: int, end: int | None, chunk: int = READ_CHUNK
+) -> Iterator[tuple[int, int, bytes]]:
     """``(start, end, raw)`` of the complete lines of ``path`` from byte ``start``.
 
-    Lines starting at or after ``end`` are not read; a torn last line is never yielded.
+    Lines starting at or after ``end`` are not read; a torn last line is never yielded. Reads
+    ``chunk`` bytes at a time (a page reads little past its last line); a line longer than
+    that is gathered in parts, never copied again per chunk.
     """
     with _open_at(path, start) as stream:
         offset = start
-        pending = b""
+        parts: list[bytes] = []
         while True:
-            chunk = stream.read(CHUNK)
-            if not chunk:
+            data = stream.read(chunk)
+            if not data:
                 return
-            data = pending + chunk if pending else chunk
             pos = 0
             while True:
                 if end is not None and offset >= end:
@@ -133,11 +138,17 @@ def file_lines(path: Path, start: int, end: int | None) -> Iterator[tuple[int, i
                 nl = data.find(b"\n", pos)
                 if nl < 0:
                     break
-                after = offset + nl - pos + 1
-                yield offset, after, data[pos:nl]
+                raw = data[pos:nl]
+                if parts:
+                    parts.append(raw)
+                    raw = b"".join(parts)
+                    parts = []
+                after = offset + len(raw) + 1
+                yield offset, after, raw
                 offset = after
                 pos = nl + 1
-            pending = data[pos:]
+            if pos < len(data):
+                parts.append(data[pos:])
 
 
 def _decoded(raw: bytes) -> RolloutLine | None:

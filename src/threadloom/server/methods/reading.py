@@ -3,10 +3,22 @@
 Turns and items come from the server's ``HistoryService`` (``server/history``): a per-thread
 index over the rollout, so a page costs one page of lines, whatever the thread's size.
 
-Codex 0.169.0 answers ``thread/items/list`` on a legacy thread (and on an id it does not know)
-with ``-32601 "thread/items/list is not supported yet"``. threadloom lists a legacy thread's
-items (deliberately, README "Compatibility with Codex"): the shape of Codex's paginated answer,
-items in ``thread/read`` order (``server/history/pages.py``). Unknown ids keep Codex's answer.
+Observed on Codex 0.169.0 and reproduced (``tests/server/test_differential_history.py``):
+
+* ``includeTurns`` on a paginated thread sends ``deprecationNotice`` before the reply; on a
+  legacy one the thread reports its index row's ``updatedAt`` (the file's mtime) and its
+  ``threadSource``, as paginated threads always do;
+* a thread loaded here with nothing written yet: ``thread/turns/list`` and legacy
+  ``includeTurns`` are "not materialized yet" (``-32600``), paginated ``includeTurns`` is
+  ``-32601 "list_turns is not supported yet"``, ``thread/items/list`` "not supported yet";
+* ``thread/items/list``: an item anchor without ``turnId`` is refused (``-32602``) before the
+  id is even parsed; ``deferOutput`` members set to ``true`` need the experimental API.
+
+Codex answers ``thread/items/list`` on a legacy thread (and on an id it does not know) with
+``-32601 "thread/items/list is not supported yet"``. threadloom lists a legacy thread's items
+(deliberately, README "Compatibility with Codex"): the shape of Codex's paginated answer, items
+in ``thread/read`` order (``server/history/items.py``). Unknown and unreadable ids keep
+Codex's answer.
 """
 
 from __future__ import annotations
@@ -16,20 +28,13 @@ from typing import Any
 
 from threadloom.api import decode as d
 from threadloom.api.thread import read_result_json
-from threadloom.errors import InvalidRequest, NotFound, Unsupported
+from threadloom.errors import CorruptData, InvalidRequest, NotFound, Unsupported
 from threadloom.ids import ThreadId, parse_thread_id
 from threadloom.protocol.rollout import HistoryMode
 from threadloom.runtime import LoadedThread
 from threadloom.server.app import AppServer, Call, Handler, decodes
-from threadloom.server.history.pages import (
-    TURN_REQUIRED,
-    InvalidParams,
-    ItemsQuery,
-    ItemsView,
-    TurnsQuery,
-    items_page,
-    turns_page,
-)
+from threadloom.server.history.items import TURN_REQUIRED, ItemsQuery, items_page
+from threadloom.server.history.pages import InvalidParams, ItemsView, TurnsQuery, turns_page
 from threadloom.server.history.service import HistoryService
 from threadloom.server.views import loaded_thread_json
 from threadloom.store.params import ReadThreadParams
@@ -44,6 +49,7 @@ PAGINATED_READ_NOTICE = (
     "to `false`, then page with `thread/turns/list` and `thread/items/list`."
 )
 LIST_TURNS_UNSUPPORTED = "list_turns is not supported yet"
+ITEMS_UNSUPPORTED = "thread/items/list is not supported yet"
 
 
 def not_materialized(thread_id: str, what: str) -> InvalidRequest:
@@ -52,8 +58,6 @@ def not_materialized(thread_id: str, what: str) -> InvalidRequest:
         "message"
     )
 
-
-ITEMS_UNSUPPORTED = "thread/items/list is not supported yet"
 
 _services: weakref.WeakKeyDictionary[AppServer, HistoryService] = weakref.WeakKeyDictionary()
 
@@ -210,12 +214,18 @@ async def thread_items_list(call: Call) -> dict[str, Any]:
         raise InvalidParams(TURN_REQUIRED)
     thread_id = parse_thread_id(params["threadId"])
     defer = params.get("deferOutput", {})
+    if not call.conn.experimental_api:
+        for member in ("commandExecution", "mcpToolCall"):
+            if defer.get(member):  # observed: only a true member needs the capability
+                raise InvalidRequest(
+                    f"thread/items/list.deferOutput.{member} requires experimentalApi capability"
+                )
     loaded = call.server.manager.get(thread_id)
     if _unwritten(loaded):
         raise Unsupported("thread/items/list", ITEMS_UNSUPPORTED)
     try:
         stored = await _stored(call, thread_id, loaded)
-    except InvalidRequest:
+    except (InvalidRequest, CorruptData):  # unknown or unreadable: Codex's answer
         raise Unsupported("thread/items/list", ITEMS_UNSUPPORTED) from None
     query = ItemsQuery(
         turn_id=turn_id,

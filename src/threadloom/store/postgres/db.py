@@ -55,6 +55,8 @@ class Database:
         self._opened = False
         self._closed = False
         self._open_lock = asyncio.Lock()
+        self.trigram = False
+        """The schema has listing's trigram indexes (known once open)."""
 
     def _new_pool(self) -> AsyncConnectionPool[Conn]:
         return AsyncConnectionPool(
@@ -87,6 +89,7 @@ class Database:
                     self.url, autocommit=True, connect_timeout=max(1, round(self.timeout))
                 ) as conn:
                     await self._check_schema(conn)
+                    self.trigram = await schema_mod.has_trigram_indexes(conn, self.schema)
                 await self.pool.open(wait=True, timeout=self.timeout)
             except psycopg.Error as exc:
                 await self.pool.close()
@@ -120,10 +123,19 @@ class Database:
             raise db_error(exc) from exc
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Conn]:
-        """A pooled connection inside one transaction (committed when the block ends)."""
-        async with self.connection() as conn, conn.transaction():
-            yield conn
+    async def transaction(self, *, pipeline: bool = False) -> AsyncIterator[Conn]:
+        """A pooled connection inside one transaction (committed when the block ends).
+
+        ``pipeline``: in pipeline mode, so statements whose results are not read (``BEGIN``
+        included) go to the server together (no COPY then).
+        """
+        async with self.connection() as conn:
+            if pipeline:
+                async with conn.pipeline(), conn.transaction():
+                    yield conn
+            else:
+                async with conn.transaction():
+                    yield conn
 
     async def read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Run ``fn`` (read-only, or safe to run twice) on a pooled connection; when the

@@ -4,13 +4,18 @@ Every listing filters on the owner and the archived flag and orders by one sort 
 thread id, so it walks one of the partial indexes ``threads_by_*`` (listable threads only)
 from the cursor on and stops after a page: the first page costs the same at a million
 threads as at ten. Millisecond listings use the exact key; the scan path's ``created_at``
-listing counts whole seconds (``created_s``), as the memory and local stores do. Excluded
-ids and a database-only search (on the title, kept in each row's summary) are applied to
-the rows as they come, in chunks, until the page is settled (``PageFill``).
+listing counts whole seconds (``created_s``), as the memory and local stores do. A cwd
+filter walks the cwd indexes instead (one walk per cwd, merged). A search term (a substring
+of the preview or the listed name) is found through trigram indexes when the schema has
+them (the server had ``pg_trgm``), else by scanning. Excluded ids and a database-only search
+(on the title, kept in each row's summary) are applied to the rows as they come, in chunks,
+until the page is settled (``PageFill``). Statements are planned for their values every
+time: which index is cheaper depends on how common the filtered values are.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from threadloom.protocol.cursor import ListCursor
@@ -34,6 +39,9 @@ _NS_PER_MS = 1_000_000
 _MAX_CHUNK = 2048
 """Rows per query at most (while a database-only search filters them, chunks grow)."""
 
+_LISTED_NAME = "coalesce(t.list_name_text, t.title_name, '')"
+"""The name a search term matches: the expression of its trigram index (schema.LISTED_NAME)."""
+
 _MS_KEY = {
     SortKey.CREATED_AT: "t.created_ms",
     SortKey.UPDATED_AT: "t.updated_ms",
@@ -42,17 +50,24 @@ _MS_KEY = {
 
 
 def _filters(
-    owner: str, params: ListThreadsParams, default_provider: str
+    owner: str, params: ListThreadsParams, default_provider: str, *, trigram: bool
 ) -> tuple[list[str], list[Any]]:
-    """The WHERE terms of sections 5.1-5.2 (cursors aside) and their arguments."""
+    """The WHERE terms of sections 5.1-5.2 (cursors and cwds aside) and their arguments.
+
+    Every term is one the planner has statistics for (no expression over a column), so it
+    picks between walking a sort index and finding the few matching rows first.
+    """
     where = ["t.owner = %s", "t.archived = %s", "t.preview IS NOT NULL"]
     args: list[Any] = [owner, params.archived]
+    default = pg_text(default_provider)
     if params.model_providers is None:
-        where.append("coalesce(t.provider, %s) = %s")
-        args += [default_provider, default_provider]
+        where.append("(t.provider = %s OR t.provider IS NULL)")
+        args.append(default)
     elif params.model_providers:
-        where.append("coalesce(t.provider, %s) = ANY(%s::text[])")
-        args += [default_provider, [pg_text(p) for p in params.model_providers]]
+        providers = sorted({pg_text(p) or "" for p in params.model_providers})
+        unset = " OR t.provider IS NULL" if default in providers else ""
+        where.append(f"(t.provider = ANY(%s::text[]){unset})")
+        args.append(providers)
     if params.source_kinds:
         kinds = set(params.source_kinds)
         if "subAgent" in kinds:
@@ -61,17 +76,22 @@ def _filters(
         args.append(sorted(kinds))
     else:
         where.append("t.interactive")
-    if params.cwds is not None:
-        where.append("t.cwd = ANY(%s::text[])")
-        args.append([pg_text(c) for c in params.cwds])
     if params.search_term and not params.state_db_only:
         term = pg_text(params.search_term)
-        where.append(
-            "(strpos(t.preview, %s) > 0"
-            " OR strpos(coalesce(t.list_name_text, t.title_name, ''), %s) > 0)"
-        )
-        args += [term, term]
+        assert term is not None
+        if trigram:  # LIKE finds the rows through the trigram indexes
+            where.append(f"(t.preview LIKE %s OR {_LISTED_NAME} LIKE %s)")
+            pattern = "%" + like_escape(term) + "%"
+            args += [pattern, pattern]
+        else:
+            where.append(f"(strpos(t.preview, %s) > 0 OR strpos({_LISTED_NAME}, %s) > 0)")
+            args += [term, term]
     return where, args
+
+
+def like_escape(text: str) -> str:
+    """``text`` as a LIKE pattern matching exactly itself (backslash escapes)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _after_cursor(
@@ -92,31 +112,81 @@ def _after_cursor(
     return f"({key}, t.thread_id) {op} (%s, %s)", [bound, after_id]
 
 
+@dataclass(frozen=True, slots=True)
+class _PageQuery:
+    """The statement fetching a listing's rows in order, ``limit`` rows from ``offset``.
+
+    Rows of one cwd (or of any) come from one ordered walk of an index. Several cwds take
+    one walk each, merged (``= ANY`` of cwds would not come out in index order): each walk
+    stops after ``offset + limit`` rows.
+    """
+
+    query: bytes
+    walk_args: list[list[Any]]
+    """The arguments of each walk (none: a single statement without walks)."""
+    args: list[Any]
+
+    @classmethod
+    def of(
+        cls, where: list[str], args: list[Any], cwds: list[str] | None, key: str, direction: str
+    ) -> _PageQuery:
+        distinct = list(dict.fromkeys(pg_text(c) or "" for c in cwds or ()))
+        if cwds is None or len(distinct) <= 1:
+            if cwds is not None:
+                where = [*where, "t.cwd = %s" if distinct else "false"]
+                args = [*args, *distinct]
+            query = (
+                f"SELECT {THREAD_COLUMNS} FROM threads t WHERE {' AND '.join(where)}"
+                f" ORDER BY {key} {direction}, t.thread_id {direction} LIMIT %s OFFSET %s"
+            )
+            return cls(query.encode(), [], args)
+        walk = (
+            f"(SELECT {THREAD_COLUMNS}, {key} AS sort_key FROM threads t"
+            f" WHERE {' AND '.join(where)} AND t.cwd = %s"
+            f" ORDER BY {key} {direction}, t.thread_id {direction} LIMIT %s)"
+        )
+        query = (
+            f"SELECT * FROM ({' UNION ALL '.join([walk] * len(distinct))}) u"
+            f" ORDER BY u.sort_key {direction}, u.thread_id {direction} LIMIT %s OFFSET %s"
+        )
+        return cls(query.encode(), [[*args, cwd] for cwd in distinct], [])
+
+    def arguments(self, limit: int, offset: int) -> list[Any]:
+        """The statement's arguments for ``limit`` rows from ``offset``."""
+        walks = [a for args in self.walk_args for a in (*args, offset + limit)]
+        return [*walks, *self.args, limit, offset]
+
+
 async def list_threads(
-    conn: Conn, owner: str, params: ListThreadsParams, default_provider: str
+    conn: Conn,
+    owner: str,
+    params: ListThreadsParams,
+    default_provider: str,
+    *,
+    trigram: bool = False,
 ) -> ThreadPage:
-    """One page of the owner's threads, exactly as ``thread/list`` returns it."""
+    """One page of the owner's threads, exactly as ``thread/list`` returns it (``trigram``:
+    the schema has the search term's trigram indexes)."""
     cursor = ListCursor.parse(params.cursor) if params.cursor is not None else None
     database = uses_database(params)
     precise = millisecond_keys(params)
     desc = params.sort_direction == SortDirection.DESC
     key = _MS_KEY[params.sort_key] if precise else "t.created_s"
-    where, args = _filters(owner, params, default_provider)
+    where, args = _filters(owner, params, default_provider, trigram=trigram)
     if cursor is not None:
         clause, values = _after_cursor(cursor, key, precise=precise, desc=desc)
         where.append(clause)
         args += values
     direction = "DESC" if desc else "ASC"
-    query = (
-        f"SELECT {THREAD_COLUMNS} FROM threads t WHERE {' AND '.join(where)}"
-        f" ORDER BY {key} {direction}, t.thread_id {direction} LIMIT %s OFFSET %s"
-    ).encode()
+    page = _PageQuery.of(where, args, params.cwds, key, direction)
     fill: PageFill[ThreadRow] = PageFill.of(params.limit, params.excluded_thread_ids)
     title_term = params.search_term if params.state_db_only else None
     chunk = fill.limit + len(fill.excluded) + 1  # a page, unless rows are filtered out
     offset, settled = 0, False
     while not settled:
-        cur = await conn.execute(query, [*args, chunk, offset])
+        # planned for its values each time (a generic plan would guess at the filters)
+        cur = conn.cursor(binary=True)
+        await cur.execute(page.query, page.arguments(chunk, offset), prepare=False)
         fetched = await cur.fetchall()
         for row in map(ThreadRow.from_db, fetched):
             if title_term and not database_search_matches(

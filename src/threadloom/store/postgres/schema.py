@@ -179,9 +179,62 @@ _V2 = (
     "CREATE INDEX name_entries_seq ON name_entries (seq)",
 )
 
+TRIGRAM_INDEXES = ("threads_preview_trgm", "threads_listed_name_trgm")
+"""The trigram indexes of listing's search term (absent when the server lacks pg_trgm)."""
+
+LISTED_NAME = "coalesce(list_name_text, title_name, '')"
+"""The name a listing's search term matches (the expression its trigram index holds)."""
+
+_V3 = (
+    # A cwd filter walks an index of its own, in either precision of created_at.
+    "DROP INDEX threads_by_cwd",
+    "CREATE INDEX threads_by_cwd ON threads (owner, archived, cwd, created_ms, thread_id)"
+    " WHERE preview IS NOT NULL",
+    "CREATE INDEX threads_by_cwd_s ON threads (owner, archived, cwd, created_s, thread_id)"
+    " WHERE preview IS NOT NULL",
+    # A listing's search term (a substring of the preview or the listed name) is found
+    # through trigram indexes, when the server has pg_trgm (installed in ``public`` unless it
+    # is installed already, wherever it is); without it the search scans.
+    f"""
+    DO $$
+    DECLARE
+        ops text;
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+            BEGIN
+                CREATE EXTENSION pg_trgm SCHEMA public;
+            EXCEPTION WHEN OTHERS THEN
+                RAISE NOTICE 'pg_trgm unavailable (%): listing search terms scan', SQLERRM;
+            END;
+        END IF;
+        SELECT quote_ident(n.nspname) || '.gin_trgm_ops' INTO ops FROM pg_extension e
+            JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+        IF ops IS NOT NULL THEN
+            EXECUTE format('CREATE INDEX {TRIGRAM_INDEXES[0]} ON threads USING gin'
+                ' (preview %s) WHERE preview IS NOT NULL', ops);
+            EXECUTE format('CREATE INDEX {TRIGRAM_INDEXES[1]} ON threads USING gin'
+                ' (({LISTED_NAME.replace("'", "''")}) %s) WHERE preview IS NOT NULL', ops);
+        END IF;
+    END
+    $$
+    """,
+    # Lines are compressed with lz4 when the server has it (much faster than pglz, for
+    # reading and writing alike); lines stored before keep their compression.
+    """
+    DO $$
+    BEGIN
+        ALTER TABLE items ALTER COLUMN line SET COMPRESSION lz4;
+    EXCEPTION WHEN feature_not_supported THEN
+        RAISE NOTICE 'lz4 unavailable: lines stay compressed with pglz';
+    END
+    $$
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "threads, items, search texts, writers, idempotency keys, spawn edges", _V1),
     Migration(2, "copied files (path, mtime, torn tail, digest), skipped lines, name entries", _V2),
+    Migration(3, "listing indexes (cwd, search-term trigrams), lz4 line compression", _V3),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -207,6 +260,16 @@ async def current_version(conn: psycopg.AsyncConnection[Any], schema: str) -> in
     cur = await conn.execute(query)
     row = await cur.fetchone()
     return int(row[0]) if row is not None else 0
+
+
+async def has_trigram_indexes(conn: psycopg.AsyncConnection[Any], schema: str) -> bool:
+    """Does the schema hold listing's trigram indexes (the server had pg_trgm)?"""
+    cur = await conn.execute(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = ANY(%s)",
+        (schema, list(TRIGRAM_INDEXES)),
+    )
+    row = await cur.fetchone()
+    return row is not None and row[0] == len(TRIGRAM_INDEXES)
 
 
 def _check_known(schema: str, version: int, latest: int) -> None:

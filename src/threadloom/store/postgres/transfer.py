@@ -26,11 +26,10 @@ from threadloom.protocol.paths import (
 )
 from threadloom.protocol.rollout import HistoryMode
 from threadloom.protocol.texts import SearchText
+from threadloom.store.postgres.claims import Claims, active_writer
 from threadloom.store.postgres.db import Conn
 from threadloom.store.postgres.rows import ThreadRow, encode_meta, pg_text
 from threadloom.store.postgres.writer import (
-    Claims,
-    active_writer,
     feed_line,
     insert_row,
     new_row,
@@ -276,8 +275,9 @@ async def file_bytes(conn: Conn, key: int) -> bytes:
     found = await cur.fetchone()
     if found is None:
         return b""
-    cur = await conn.execute("SELECT line FROM items WHERE thread_key = %s ORDER BY seq", (key,))
-    data = b"".join(bytes(r[0]) + b"\n" for r in await cur.fetchall())
+    cur = conn.cursor(binary=True)
+    await cur.execute("SELECT line FROM items WHERE thread_key = %s ORDER BY seq", (key,))
+    data = b"".join(r[0] + b"\n" for r in await cur.fetchall())
     return data[:-1] if found[0] and data else data
 
 

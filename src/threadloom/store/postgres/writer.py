@@ -1,32 +1,23 @@
-"""Live writers on PostgreSQL: one writer per thread across every process, ordered appends.
+"""Appends on PostgreSQL: lines folded into a thread's row, stored in order, in one transaction.
 
-**Writer claims.** A thread's writer holds a lease in ``writers`` (owner, thread id, a random
-holder id, an expiry on the server's clock). Claiming inserts the row, or takes over one whose
-lease has expired; otherwise the claim fails with Conflict. The store renews its leases from
-a background task (every third of the lease) and every append renews its own, so a live
-writer keeps its thread however long it idles, and a crashed one loses it one lease after its
-last renewal. Leases survive server restarts and need no held connection, so any number of
-threads can be open through a small pool. Every append checks (and renews) its lease in the
-same transaction that writes: a writer whose lease was taken over cannot write any more.
-
-**Appends.** A batch is one transaction: the lease check, the lines (``items``, one row per
-line holding its exact bytes), the search texts, the new summary. The writer keeps the row it
-last wrote (a thread it holds changes only through it); after a failure it reads the row
-again, so a retried batch continues from what is really stored. A batch carrying an
-idempotency key records it with the batch: a retry of a batch whose commit was not
-acknowledged finds the key and is not applied again.
+A batch is one transaction: the lines (``items``, one row per line holding its exact bytes),
+the search texts, the new summary, the last statement checking that the writer still holds
+its lease (``claims``). Each table gets one statement per batch (arrays unnested server-side),
+so a batch sent in pipeline mode costs two round trips (the statements, then the commit). The
+writer keeps the row it last wrote (a thread it holds changes only through it); after a
+failure it reads the row again, so a retried batch continues from what is really stored. A
+batch carrying an idempotency key records it with the batch: a retry of a batch whose commit
+was not acknowledged finds the key and is not applied again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
-from threadloom.errors import Conflict, InvalidRequest, NotFound, ThreadloomError
+from threadloom.errors import InvalidRequest, NotFound
 from threadloom.ids import ThreadId
 from threadloom.protocol.codec import LineError, decode_line, encode_line
 from threadloom.protocol.policy import kept_on_read
@@ -34,7 +25,7 @@ from threadloom.protocol.rollout import RolloutLine
 from threadloom.protocol.summary import SummaryState
 from threadloom.protocol.texts import SearchText, TextState, extract
 from threadloom.store.params import AppendItemsParams
-from threadloom.store.postgres.db import Conn, Database
+from threadloom.store.postgres.db import Conn
 from threadloom.store.postgres.rows import (
     THREAD_COLUMNS,
     ThreadRow,
@@ -49,10 +40,6 @@ from threadloom.store.search_rank import WORD, fold
 
 MAX_LEXEME_BYTES = 2046
 """PostgreSQL refuses longer tsvector lexemes; such words are not indexed."""
-
-
-def active_writer(thread_id: str) -> Conflict:
-    return Conflict(f"thread {thread_id} already has an active writer", thread_id)
 
 
 def not_found(thread_id: str) -> NotFound:
@@ -148,7 +135,8 @@ def _kept(line: RolloutLine) -> bool:
 def words(text: str) -> list[str]:
     """The distinct folded words of a text, as search_rank matches them."""
     found = dict.fromkeys(WORD.findall(fold(text)))
-    return [w for w in found if len(w.encode()) <= MAX_LEXEME_BYTES]
+    # a word of at most 511 characters has at most 2044 UTF-8 bytes: no need to count them
+    return [w for w in found if len(w) <= 511 or len(w.encode()) <= MAX_LEXEME_BYTES]
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -171,7 +159,8 @@ def new_row(thread_id: ThreadId, created_ms: int) -> ThreadRow:
 async def select_row(conn: Conn, owner: str, thread_id: str, *, lock: str = "") -> ThreadRow | None:
     """The thread's row (``lock``: ``FOR UPDATE`` / ``FOR SHARE``), None when not stored."""
     query = f"SELECT {THREAD_COLUMNS} FROM threads t WHERE t.owner = %s AND t.thread_id = %s {lock}"
-    cur = await conn.execute(query.encode(), (owner, thread_id))
+    cur = conn.cursor(binary=True)
+    await cur.execute(query.encode(), (owner, thread_id))
     found = await cur.fetchone()
     return None if found is None else ThreadRow.from_db(found)
 
@@ -218,34 +207,55 @@ async def insert_row(conn: Conn, owner: str, row: ThreadRow) -> int | None:
     return None if found is None else int(found[0])
 
 
-async def store_batch(conn: Conn, row: ThreadRow, batch: Batch, *, update: bool = True) -> None:
+async def store_batch(
+    conn: Conn,
+    row: ThreadRow,
+    batch: Batch,
+    *,
+    update: bool = True,
+    guard: tuple[str, list[Any]] | None = None,
+) -> bool:
     """Write a batch's lines and texts, then (``update``) the row's new summary (``row``
-    already fed)."""
-    if batch.raws:
-        async with (
-            conn.cursor() as cur,
-            cur.copy("COPY items (thread_key, seq, line) FROM STDIN (FORMAT BINARY)") as copy,
-        ):
-            copy.set_types(["int8", "int8", "bytea"])
-            for n, raw in enumerate(batch.raws):
-                await copy.write_row((row.key, batch.first_seq + n, raw))
+    already fed) where ``guard`` (a WHERE term and its arguments) holds; False when it did
+    not (nothing should then be committed)."""
+    await store_lines(conn, row.key, batch.first_seq, batch.raws)
     await store_texts(conn, row.key, batch.texts)
     if update:
-        await update_row(conn, row)
+        return await update_row(conn, row, guard=guard)
+    return True
+
+
+async def store_lines(conn: Conn, thread_key: int, first_seq: int, raws: list[bytes]) -> None:
+    """Store lines' bytes, numbered from ``first_seq`` (one statement, pipeline-friendly)."""
+    if raws:
+        await conn.execute(
+            "INSERT INTO items (thread_key, seq, line) SELECT %s, %s + u.n - 1, u.line"
+            " FROM unnest(%b::bytea[]) WITH ORDINALITY AS u(line, n)",
+            (thread_key, first_seq, raws),
+        )
 
 
 async def store_texts(conn: Conn, thread_key: int, texts: list[SearchText]) -> None:
-    """Index what a thread says for full-text search."""
+    """Index what a thread says for full-text search (one statement, in order).
+
+    Each text's words go as one space-separated string (words hold no spaces), split and
+    turned into a ``tsvector`` by the server.
+    """
     if texts:
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                "INSERT INTO texts (thread_key, role, turn_id, body, words)"
-                " VALUES (%s, %s, %s, %s, array_to_tsvector(%s::text[]))",
-                [
-                    (thread_key, t.role, pg_text(t.turn_id), pg_text(t.text), words(t.text))
-                    for t in texts
-                ],
-            )
+        await conn.execute(
+            "INSERT INTO texts (thread_key, role, turn_id, body, words)"
+            " SELECT %s, u.role, u.turn_id, u.body,"
+            " array_to_tsvector(string_to_array(u.words, ' '))"
+            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY"
+            " AS u(role, turn_id, body, words, n) ORDER BY u.n",
+            (
+                thread_key,
+                [t.role for t in texts],
+                [pg_text(t.turn_id) for t in texts],
+                [pg_text(t.text) for t in texts],
+                [" ".join(words(t.text)) for t in texts],
+            ),
+        )
 
 
 async def close_torn(conn: Conn, row: ThreadRow) -> None:
@@ -272,13 +282,17 @@ async def close_torn(conn: Conn, row: ThreadRow) -> None:
         row.next_ordinal = line.ordinal + 1
 
 
-async def update_row(conn: Conn, row: ThreadRow) -> None:
-    """Write the parts of a stored row that lines and metadata change."""
+async def update_row(
+    conn: Conn, row: ThreadRow, *, guard: tuple[str, list[Any]] | None = None
+) -> bool:
+    """Write the parts of a stored row that lines and metadata change, where ``guard`` (a
+    WHERE term and its arguments) holds; False when the row was not updated."""
     columns = listing_columns(row.meta, row.state)
-    await conn.execute(
+    condition, condition_args = guard or ("true", [])
+    cur = await conn.execute(
         "UPDATE threads SET state = %s, text_state = %s, text_index = %s, next_seq = %s,"
         " next_ordinal = %s, preview = %s, title_name = %s, cwd = %s, updated_ms = %s,"
-        " recency_ms = %s, torn_tail = %s WHERE key = %s",
+        f" recency_ms = %s, torn_tail = %s WHERE key = %s AND {condition} RETURNING 1".encode(),
         (
             encode_state(row.state),
             encode_text_state(row.text_state),
@@ -292,8 +306,10 @@ async def update_row(conn: Conn, row: ThreadRow) -> None:
             row.recency_ms,
             row.torn_tail,
             row.key,
+            *condition_args,
         ),
     )
+    return await cur.fetchone() is not None
 
 
 async def record_key(conn: Conn, row: ThreadRow, key: str, count: int) -> bool:
@@ -301,155 +317,7 @@ async def record_key(conn: Conn, row: ThreadRow, key: str, count: int) -> bool:
     key was recorded before (the batch was applied already)."""
     cur = await conn.execute(
         "INSERT INTO append_keys (thread_key, key, first_seq, count) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (thread_key, key) DO NOTHING",
+        " ON CONFLICT (thread_key, key) DO NOTHING RETURNING 1",
         (row.key, key, row.next_seq, count),
     )
-    return cur.rowcount == 1
-
-
-# --- claims ------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Writer:
-    """This process's writer of one thread.
-
-    ``pending``: a created thread not yet stored (its row, key 0, holding its session_meta,
-    and that line's bytes). ``row``: the row as last written by this writer (None: read it).
-    """
-
-    thread_id: ThreadId
-    holder: str
-    paginated: bool = False
-    pending: ThreadRow | None = None
-    pending_raw: bytes = b""
-    row: ThreadRow | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    lost: bool = False
-    sent: tuple[int, list[bytes]] | None = None
-    """Lines sent since the last acknowledged write (first sequence number, bytes): their
-    commit may have happened (see ``PostgresThreadStore._write``)."""
-
-
-class Claims:
-    """The writer leases of one store (one owner), renewed in the background."""
-
-    def __init__(self, db: Database, owner: str, lease_s: float) -> None:
-        self.db = db
-        self.owner = owner
-        self.lease_s = lease_s
-        self.session = str(uuid.uuid4())
-        self.writers: dict[ThreadId, Writer] = {}
-        self._claiming: set[ThreadId] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    async def claim(self, thread_id: ThreadId) -> Writer:
-        """Take the writer lease of a thread (Conflict if another live writer has it)."""
-        if thread_id in self.writers or thread_id in self._claiming:
-            raise active_writer(thread_id)
-        holder = str(uuid.uuid4())
-        writer = Writer(thread_id, holder)
-        self._claiming.add(thread_id)
-
-        async def take(conn: Conn) -> bool:  # safe to run twice (the session may retake)
-            cur = await conn.execute(
-                "INSERT INTO writers (owner, thread_id, holder, session, expires_at)"
-                " VALUES (%s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))"
-                " ON CONFLICT (owner, thread_id) DO UPDATE SET holder = EXCLUDED.holder,"
-                " session = EXCLUDED.session, expires_at = EXCLUDED.expires_at"
-                " WHERE writers.expires_at < clock_timestamp()"
-                # this store's own lease, left by a claim or a release whose answer was
-                # lost with its connection: nobody else can hold it
-                " OR writers.session = EXCLUDED.session"
-                " RETURNING holder",
-                (self.owner, thread_id, holder, self.session, self.lease_s),
-            )
-            return await cur.fetchone() is not None
-
-        try:
-            won = await self.db.read(take)
-        finally:
-            self._claiming.discard(thread_id)
-        if not won:
-            raise active_writer(thread_id)
-        self.writers[thread_id] = writer
-        self._start_heartbeat()
-        return writer
-
-    async def release(self, writer: Writer) -> None:
-        """Give the lease up (the writer is forgotten even if the database is out of reach;
-        its lease then expires, or this store takes it again)."""
-        if self.writers.get(writer.thread_id) is writer:
-            del self.writers[writer.thread_id]
-
-        async def drop(conn: Conn) -> None:  # safe to run twice
-            await conn.execute(
-                "DELETE FROM writers WHERE owner = %s AND thread_id = %s AND holder = %s",
-                (self.owner, writer.thread_id, writer.holder),
-            )
-
-        await self.db.read(drop)
-
-    async def renew(self, conn: Conn, writer: Writer) -> None:
-        """Check (and extend) the writer's lease inside the caller's transaction; Conflict
-        when another writer took the thread over."""
-        cur = await conn.execute(
-            "UPDATE writers SET expires_at = clock_timestamp() + make_interval(secs => %s)"
-            " WHERE owner = %s AND thread_id = %s AND holder = %s",
-            (self.lease_s, self.owner, writer.thread_id, writer.holder),
-        )
-        if cur.rowcount != 1:
-            writer.lost = True
-            raise Conflict(
-                f"thread {writer.thread_id} is no longer held by this writer (its lease"
-                " expired and another writer took it over)",
-                writer.thread_id,
-            )
-
-    @staticmethod
-    async def held(conn: Conn, owner: str, thread_id: str) -> bool:
-        """Does any live writer (of any process) hold the thread?"""
-        cur = await conn.execute(
-            "SELECT 1 FROM writers WHERE owner = %s AND thread_id = %s"
-            " AND expires_at >= clock_timestamp()",
-            (owner, thread_id),
-        )
-        return await cur.fetchone() is not None
-
-    def _start_heartbeat(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._heartbeat())
-
-    async def _heartbeat(self) -> None:
-        """Renew every lease of this store, a third of a lease apart, while it has writers.
-
-        A lease that was taken over meanwhile is not renewed (its holder changed); its
-        writer finds out on its next write.
-        """
-        while self.writers:
-            await asyncio.sleep(self.lease_s / 3)
-            if not self.writers:
-                return
-            with contextlib.suppress(ThreadloomError):
-                async with self.db.connection() as conn:
-                    await conn.execute(
-                        "UPDATE writers SET expires_at = clock_timestamp()"
-                        " + make_interval(secs => %s) WHERE session = %s"
-                        " AND holder = ANY(%s::uuid[])",
-                        (self.lease_s, self.session, [w.holder for w in self.writers.values()]),
-                    )
-
-    async def close(self) -> None:
-        """Stop renewing and give every lease up."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        writers = list(self.writers.values())
-        self.writers.clear()
-        if writers:
-            with contextlib.suppress(ThreadloomError):
-                async with self.db.connection() as conn:
-                    await conn.execute(
-                        "DELETE FROM writers WHERE owner = %s AND session = %s",
-                        (self.owner, self.session),
-                    )
+    return await cur.fetchone() is not None
