@@ -37,16 +37,12 @@ from threadloom.testing import (
     ToolCall,
     generate_home,
     interrupted_user_turn,
-    set_mtime,
     shell_command,
 )
 
 DATA = Path(__file__).parents[1] / "protocol" / "data" / "turn_cases.json"
 TURN_CASES: dict[str, dict[str, Any]] = json.loads(DATA.read_text("utf-8"))["cases"]
 CASE_DAY = Path("sessions", "2025", "01", "01")
-CASE_CREATED_MS = 1735689600000
-"""The cases' ``session_meta`` time, also given to their files as mtime (``thread/read``'s
-``updatedAt`` rules are ``test_differential_reading``'s subject, not this module's)."""
 GENERATED_THREADS = 124
 GENERATED_SEED = 4711
 PLAIN_PICKS = 4
@@ -59,6 +55,11 @@ PROJECTION_FILES = (
     "thread_history_1.sqlite-shm",
 )
 STATE_FILES = ("state_5.sqlite", "state_5.sqlite-wal", "state_5.sqlite-shm")
+CODEX_WRITTEN = ("codex conversation", "codex fork", "codex injected")
+INJECTED = [
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "context"}]},
+    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}]},
+]
 
 # -- E1-E7 (spec 7), re-expressed --------------------------------------------------------------
 
@@ -220,6 +221,38 @@ def write_long_thread(home: Path) -> None:
     b.write(home)
 
 
+PAGINATED_LONG_ID = "019a0000-0000-7000-9000-000000000b17"
+
+
+def write_paginated_long_thread(home: Path) -> None:
+    """A hand-made paginated thread of ``LONG_TURNS`` turns, a user and an agent message
+    each (Codex projects it when it resumes it): page sizes of turns and of items."""
+    b = RolloutBuilder(
+        PAGINATED_LONG_ID, created="2025-01-03T08:00:00Z", cwd="/srv/long", history_mode="paginated"
+    )
+    for n in range(LONG_TURNS):
+        turn = f"019a0000-0000-7000-8000-00000001{n:04d}"
+        b.tick(10).event({"type": "task_started", "turn_id": turn, "started_at": 1735891200 + n})
+        for kind, content in (("UserMessage", "text"), ("AgentMessage", "Text")):
+            item = {
+                "type": kind,
+                "id": f"{kind}-{n}",
+                "content": [{"type": content, "text": f"{n}"}],
+            }
+            if kind == "AgentMessage" and n % 3:
+                item["phase"] = "final_answer"
+            b.event(
+                {"type": "item_completed", "thread_id": PAGINATED_LONG_ID, "turn_id": turn}
+                | {
+                    "item": item,
+                    "started_at_ms": 1735891200000 + n,
+                    "completed_at_ms": 1735891200001 + n,
+                }
+            )
+        b.event({"type": "task_complete", "turn_id": turn, "completed_at": 1735891201 + n})
+    b.write(home)
+
+
 def write_turn_cases(home: Path) -> None:
     folder = home / CASE_DAY
     folder.mkdir(parents=True, exist_ok=True)
@@ -228,9 +261,7 @@ def write_turn_cases(home: Path) -> None:
             (entry.encode() if isinstance(entry, str) else encode_json(entry)) + b"\n"
             for entry in case["rollout"]
         )
-        path = folder / f"rollout-2025-01-01T00-00-00-{case['thread']}.jsonl"
-        path.write_bytes(data)
-        set_mtime(path, CASE_CREATED_MS)
+        (folder / f"rollout-2025-01-01T00-00-00-{case['thread']}.jsonl").write_bytes(data)
 
 
 # -- picks ------------------------------------------------------------------------------------
@@ -243,7 +274,7 @@ class HistoryPicks:
     legacy: dict[str, str]
     """E1-E7, every legacy turn case, ``generated <tag>``, ``generated plain N``, ``long``."""
     paginated: dict[str, str]
-    """``codex conversation``, ``codex fork`` and every paginated turn case."""
+    """``codex conversation``, ``codex fork``, ``codex injected`` and every paginated case."""
     unreadable: dict[str, str]
     turns: dict[str, int]
     """Turns of each legacy and paginated pick (threadloom's own count: it sizes the walks;
@@ -267,7 +298,7 @@ def legacy_names() -> list[str]:
 
 def paginated_names() -> list[str]:
     cases = [n for n, c in TURN_CASES.items() if c["mode"] == "paginated"]
-    return ["codex conversation", "codex fork", *cases]
+    return [*CODEX_WRITTEN, "paginated long", *cases]
 
 
 def dummy_picks() -> HistoryPicks:
@@ -287,24 +318,32 @@ def _count(path: Path, prefix: list[Any] | None = None) -> int:
     return len(build_turns([*(prefix or []), *iter_lines(path)]))
 
 
-def _codex_threads(home: Path, binary: Path) -> tuple[str, str]:
-    """Codex writes a paginated conversation (two user turns, four shell turns) and a fork of
-    it that runs a user turn and a shell turn; the paginated cases are projected."""
+def _codex_threads(home: Path, binary: Path) -> tuple[str, str, str]:
+    """Codex writes a paginated conversation (two user turns, four shell turns, injected
+    context between them), a fork of it that runs a user turn and a shell turn, and a thread of
+    injected items only; the paginated cases are projected."""
     with CodexPeer(home, binary=binary) as peer:
-        conversation = str(peer.call("thread/start", {"cwd": str(home)})["thread"]["id"])
+
+        def start() -> str:
+            return str(peer.call("thread/start", {"cwd": str(home)})["thread"]["id"])
+
+        conversation = start()
         interrupted_user_turn(peer, conversation, "first paginated question")
         shell_command(peer, conversation, "echo one")
         shell_command(peer, conversation, "echo two")
+        peer.call("thread/inject_items", {"threadId": conversation, "items": INJECTED})
         interrupted_user_turn(peer, conversation, "second paginated question")
         shell_command(peer, conversation, "echo three")
         shell_command(peer, conversation, "echo four")
         fork = str(peer.call("thread/fork", {"threadId": conversation})["thread"]["id"])
         interrupted_user_turn(peer, fork, "a question on the fork")
         shell_command(peer, fork, "echo on the fork")
-        for case in TURN_CASES.values():
-            if case["mode"] == "paginated":
-                peer.call("thread/resume", {"threadId": case["thread"], "excludeTurns": True})
-    return conversation, fork
+        injected = start()
+        peer.call("thread/inject_items", {"threadId": injected, "items": INJECTED})
+        hand_made = [c["thread"] for c in TURN_CASES.values() if c["mode"] == "paginated"]
+        for thread_id in [*hand_made, PAGINATED_LONG_ID]:
+            peer.call("thread/resume", {"threadId": thread_id, "excludeTurns": True})
+    return conversation, fork, injected
 
 
 def build_home(home: Path, binary: Path) -> HistoryPicks:
@@ -315,7 +354,8 @@ def build_home(home: Path, binary: Path) -> HistoryPicks:
     write_examples(home)
     write_long_thread(home)
     write_turn_cases(home)
-    conversation, fork = _codex_threads(home, binary)
+    write_paginated_long_thread(home)
+    codex = _codex_threads(home, binary)
     for name in STATE_FILES:
         (home / name).unlink(missing_ok=True)
     records = manifest.threads
@@ -326,7 +366,8 @@ def build_home(home: Path, binary: Path) -> HistoryPicks:
     plain = sorted((r for r in records if r.readable and not r.tags), key=lambda r: -r.turns)
     legacy.update((f"generated plain {n}", r.id) for n, r in enumerate(plain[:PLAIN_PICKS]))
     legacy["long"] = LONG_ID
-    paginated = {"codex conversation": conversation, "codex fork": fork}
+    paginated = dict(zip(CODEX_WRITTEN, codex, strict=True))
+    paginated["paginated long"] = PAGINATED_LONG_ID
     paginated.update((n, c["thread"]) for n, c in TURN_CASES.items() if c["mode"] == "paginated")
     unreadable = {
         tag: next(r.id for r in records if tag in r.tags and not r.readable)
@@ -340,7 +381,7 @@ def build_home(home: Path, binary: Path) -> HistoryPicks:
         turns[name] = _count(by_meta.get(thread_id) or paths[thread_id])
     for name, thread_id in paginated.items():
         turns[name] = _count(paths[thread_id])
-    turns["codex fork"] = turns["codex conversation"] + _count(paths[fork])
+    turns["codex fork"] = turns["codex conversation"] + _count(paths[paginated["codex fork"]])
     return HistoryPicks(legacy, paginated, unreadable, turns)
 
 

@@ -218,13 +218,31 @@ def defer_steps(c: HistoryCorpus, name: str, base: dict[str, Any]) -> None:
     c.request(f"{name}: deferred without a turn", ITEMS, {**base, "deferOutput": commands}, OK)
 
 
+def size_steps(c: HistoryCorpus, group: str, thread_id: str, method: str) -> None:
+    """Every page size in every view (items: the sizes only)."""
+    views = ("notLoaded", "summary", "full") if method == TURNS else (None,)
+    for limit in (0, 1, 24, 25, 100, 101, 1000, 4294967295, None):
+        for view in views:
+            params: dict[str, Any] = {"threadId": thread_id, "limit": limit}
+            if view is not None:
+                params["itemsView"] = view
+            what = "items size" if method == ITEMS else "limit"
+            c.request(f"{group}: {what} {limit} {view or ''}".rstrip(), method, params, OK)
+
+
+def paginated_long_steps(c: HistoryCorpus, thread_id: str, turns: int) -> None:
+    """Page sizes of turns and items on the long paginated thread; walks by default pages."""
+    size_steps(c, "paginated long", thread_id, TURNS)
+    size_steps(c, "paginated long", thread_id, ITEMS)
+    base = {"threadId": thread_id}
+    walk(c, "paginated long", TURNS, base, pages_of(turns, 25), "desc summary")
+    walk(c, "paginated long", ITEMS, base, pages_of(2 * turns, 25), "items by default pages")
+
+
 def long_steps(c: HistoryCorpus, thread_id: str, turns: int) -> None:
     """Page sizes and views on the long thread, newest first to the end and back."""
     base = {"threadId": thread_id}
-    for limit in (0, 1, 24, 25, 100, 101, 1000, 4294967295, None):
-        for view in ("notLoaded", "summary", "full"):
-            params = {**base, "limit": limit, "itemsView": view}
-            c.request(f"long: limit {limit} {view}", TURNS, params, OK)
+    size_steps(c, "long", thread_id, TURNS)
     walk(c, "long", TURNS, base, pages_of(turns, 25), "desc summary")
     first = {**base, "sortDirection": "asc", "itemsView": "notLoaded"}
     c.request(
@@ -239,6 +257,7 @@ def long_steps(c: HistoryCorpus, thread_id: str, turns: int) -> None:
 def paginated_part(c: HistoryCorpus, p: HistoryPicks) -> HistoryCorpus:
     for name in paginated_names():
         paginated_steps(c, name, p.paginated[name], p.turns[name])
+    paginated_long_steps(c, p.paginated["paginated long"], p.turns["paginated long"])
     return c
 
 

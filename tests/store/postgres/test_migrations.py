@@ -9,13 +9,14 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from threadloom import CorruptData, ReadThreadParams, Unavailable
+from threadloom import CorruptData, ListThreadsParams, ReadThreadParams, Unavailable
 from threadloom.cli.db import db_app
 from threadloom.store.postgres.schema import (
     LATEST,
     MIGRATIONS,
     Migration,
     current_version,
+    has_trigram_indexes,
     upgrade,
 )
 
@@ -142,3 +143,49 @@ def test_the_db_upgrade_command_upgrades_and_says_what_it_did(pg_url: str, schem
     assert f"already at version {LATEST}" in again.output
     assert bad.exit_code == 1
     assert "error:" in bad.output
+
+
+async def test_listing_indexes_and_compression_are_in_place_after_an_upgrade(
+    pg_url: str, schema: str
+) -> None:
+    await upgrade(pg_url, schema)
+
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        assert await has_trigram_indexes(conn, schema)  # the test server has pg_trgm
+        cur = await conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s",
+            (schema, "threads_by_cwd%"),
+        )
+        assert sorted(r[0] for r in await cur.fetchall()) == [
+            "threads_by_cwd",
+            "threads_by_cwd_s",
+        ]
+        cur = await conn.execute(
+            "SELECT c.relname, a.attname, a.attcompression FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND a.attcompression <> '' ORDER BY 1",
+            (schema,),
+        )
+        compressed = await cur.fetchall()
+    assert compressed == [("items", "line", "l"), ("texts", "body", "l"), ("threads", "state", "l")]
+
+
+async def test_a_server_without_pg_trgm_gets_no_trigram_indexes_and_search_terms_still_work(
+    stores: StoreFactory,
+) -> None:
+    async with server.fresh_database() as url:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            # pg_trgm can only be installed into the public schema, and there is none
+            await conn.execute("DROP SCHEMA public CASCADE")
+        store = stores(url=url)
+        await make_thread(store, user_message("a flaky test"))
+        await make_thread(store, user_message("all green"))
+
+        page = await store.list_threads(ListThreadsParams(search_term="flaky"))
+
+        assert [t.preview for t in page.items] == ["a flaky test"]
+        assert not store.db.trigram
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            assert not await has_trigram_indexes(conn, "threadloom")
+            assert await current_version(conn, "threadloom") == LATEST
+        await store.close()

@@ -19,6 +19,7 @@ from threadloom import (
     ThreadStore,
     UpdateThreadMetadataParams,
 )
+from threadloom.store.postgres import PostgresThreadStore
 from threadloom.store.records import SearchPage, ThreadPage
 
 from ...conformance.builders import BASE_MS, make_thread, thread_id_from, turn
@@ -77,7 +78,18 @@ FILTERS: list[dict[str, Any]] = [
     {"search_term": "named", "model_providers": [], "source_kinds": ["cli", "vscode", "exec"]},
     {"search_term": ""},
     {"cwds": []},
+    # several cwds: one ordered walk each, merged (duplicates and unknown cwds included)
+    {"cwds": ["/w/b", "/w/a"]},
+    {"cwds": ["/w/a", "/w/a", "/nowhere"], "model_providers": ["openai"]},
+    {"cwds": ["/w/a", "/w/b"], "excluded_thread_ids": [thread_id_from("008")]},
+    {"cwds": ["/w/a", "/w/b"], "state_db_only": True, "search_term": "alpha"},
+    # the default provider among others also lists threads recorded without a provider
+    {"model_providers": ["other", "openai"], "source_kinds": []},
 ]
+
+SEARCH_TERMS = ["alpha", "named 1", "ask", "d_1", "a%a", "k\\", "Ærø", "zzz"]
+"""Search terms matched as substrings: LIKE's wildcards (``_``, ``%``, ``\\``) match only
+themselves ("d_1" would match "named 10" as a pattern)."""
 
 
 async def pages(store: ThreadStore, params: ListThreadsParams) -> list[ThreadPage]:
@@ -136,6 +148,20 @@ async def test_every_listing_matches_the_memory_store_page_by_page(
         assert await pages(postgres, params) == expected, (filters, key, direction)
         listed += sum(len(page.items) for page in expected)
     assert listed > 400  # the data set exercises the filters, not empty pages
+
+
+@pytest.mark.parametrize("trigram", [True, False], ids=["trigram-indexes", "scan"])
+async def test_search_terms_match_the_memory_store_with_or_without_trigram_indexes(
+    both: tuple[ThreadStore, ThreadStore], trigram: bool
+) -> None:
+    memory, postgres = both
+    assert isinstance(postgres, PostgresThreadStore)
+    assert postgres.db.trigram  # the test server has pg_trgm: the schema has the indexes
+    postgres.db.trigram = trigram
+    for term, cwds in itertools.product(SEARCH_TERMS, [None, ["/w/a"], ["/w/a", "/w/b"]]):
+        params = ListThreadsParams(limit=4, search_term=term, cwds=cwds, model_providers=[])
+        expected = await pages(memory, params)
+        assert await pages(postgres, params) == expected, (term, cwds)
 
 
 @pytest.mark.parametrize("query", ["alpha", "beta gamma", "AERO naive", "answer delta", "zzz"])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import psycopg
 import pytest
@@ -157,22 +156,26 @@ async def test_reads_go_on_after_the_server_ended_their_connections(
 
 
 class LostAcks:
-    """Makes the store's next ``count`` transactions commit and then fail, as when the
-    connection drops between the commit and its acknowledgement."""
+    """Makes the store's next ``armed`` writes commit and then fail, as when the connection
+    drops between the commit and its acknowledgement."""
 
     def __init__(self, store: PostgresThreadStore, monkeypatch: pytest.MonkeyPatch) -> None:
         self.armed = 0
-        real = store.db.transaction
+        for name in ("transaction", "one_statement"):  # every way the store commits a write
+            monkeypatch.setattr(store.db, name, self._lossy(getattr(store.db, name)))
 
+    def _lossy(
+        self, real: Callable[[], AbstractAsyncContextManager[Conn]]
+    ) -> Callable[[], AbstractAsyncContextManager[Conn]]:
         @asynccontextmanager
-        async def lossy(**options: Any) -> AsyncIterator[Conn]:
-            async with real(**options) as conn:
+        async def lossy() -> AsyncIterator[Conn]:
+            async with real() as conn:
                 yield conn
             if self.armed:
                 self.armed -= 1
                 raise Unavailable("connection lost before the commit was acknowledged")
 
-        monkeypatch.setattr(store.db, "transaction", lossy)
+        return lossy
 
 
 def output(text: str) -> RolloutLine:

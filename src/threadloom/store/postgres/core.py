@@ -2,7 +2,8 @@
 
 ``StoreCore`` holds the pool, the owner and the writer claims, and the two paths every
 operation takes: reading a thread (its row and, when asked, its lines, in one snapshot) and
-writing lines through the thread's writer (one transaction, sent in pipeline mode).
+writing lines through the thread's writer (atomically: an append to a known row is one
+statement, one round trip).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from threadloom.store.postgres.rows import THREAD_COLUMNS, ThreadRow
 from threadloom.store.postgres.schema import DEFAULT_SCHEMA
 from threadloom.store.postgres.writer import (
     Prepared,
+    append_batch,
     apply,
     close_torn,
     insert_row,
@@ -180,8 +182,8 @@ class StoreCore:
         key: str | None = None,
         activity: bool = True,
     ) -> ThreadRow:
-        """Write lines through the thread's writer (materialising it first if needed), in one
-        transaction; ``lines`` may be computed from the row as it is when the write starts.
+        """Write lines through the thread's writer (materialising it first if needed),
+        atomically; ``lines`` may be computed from the row as it is when the write starts.
         ``activity``: the lines are activity (they move ``recency_at``)."""
         async with writer.lock:
             if writer.lost:
@@ -189,9 +191,13 @@ class StoreCore:
                     f"thread {writer.thread_id} is no longer held by this writer",
                     writer.thread_id,
                 )
+            cached = writer.row
             try:
-                async with self.db.transaction(pipeline=True) as conn:
-                    row = await self._write_locked(conn, writer, lines, key, activity)
+                if cached is None or writer.pending is not None or key or cached.torn_tail:
+                    async with self.db.transaction() as conn:
+                        row = await self._write_locked(conn, writer, lines, key, activity)
+                else:
+                    row = await self._append(writer, cached.copy(), lines, activity)
             except BaseException:
                 writer.row = None  # the commit may or may not have happened: read it again
                 raise
@@ -199,6 +205,24 @@ class StoreCore:
             writer.pending = None
             writer.sent = None
             return row
+
+    async def _append(
+        self, writer: Writer, row: ThreadRow, lines: list[Prepared] | LinesFn, activity: bool
+    ) -> ThreadRow:
+        """Append to a stored thread whose row the writer knows: one statement, which checks
+        the writer's lease and writes everything or nothing (the common case of ``_write``)."""
+        todo = _unsent(writer, row, lines(row) if callable(lines) else lines)
+        if not todo:
+            return row
+        batch = apply(row, todo, writer.paginated)
+        row.updated_ms = self._clock()
+        if activity:
+            row.recency_ms = row.updated_ms
+        async with self.db.one_statement() as conn:
+            cur = await append_batch(conn, row, batch, self.claims.guard(writer))
+            if await cur.fetchone() is None:
+                raise self.claims.lost(writer)
+        return row
 
     async def _write_locked(
         self,
@@ -208,9 +232,11 @@ class StoreCore:
         key: str | None,
         activity: bool,
     ) -> ThreadRow:
+        """``_write`` in a transaction: a thread to store first, a row to read again, an
+        idempotency key to record, a torn last line to close."""
+        await self.claims.renew(conn, writer)
         now = self._clock()
         if writer.pending is not None:
-            await self.claims.renew(conn, writer)
             row = writer.pending.copy()
             row.updated_ms = row.recency_ms = now
             todo = lines(row) if callable(lines) else lines
@@ -241,8 +267,7 @@ class StoreCore:
         row.updated_ms = now
         if activity:
             row.recency_ms = now
-        if not await store_batch(conn, row, batch, guard=self.claims.guard(writer)):
-            raise self.claims.lost(writer)
+        await store_batch(conn, row, batch)
         return row
 
 

@@ -123,19 +123,17 @@ class Database:
             raise db_error(exc) from exc
 
     @asynccontextmanager
-    async def transaction(self, *, pipeline: bool = False) -> AsyncIterator[Conn]:
-        """A pooled connection inside one transaction (committed when the block ends).
+    async def transaction(self) -> AsyncIterator[Conn]:
+        """A pooled connection inside one transaction (committed when the block ends)."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
 
-        ``pipeline``: in pipeline mode, so statements whose results are not read (``BEGIN``
-        included) go to the server together (no COPY then).
-        """
+    @asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[Conn]:
+        """A pooled connection for a write made of one statement, which commits by itself
+        (connections are in autocommit mode): one round trip, no BEGIN, no COMMIT."""
         async with self.connection() as conn:
-            if pipeline:
-                async with conn.pipeline(), conn.transaction():
-                    yield conn
-            else:
-                async with conn.transaction():
-                    yield conn
+            yield conn
 
     async def read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Run ``fn`` (read-only, or safe to run twice) on a pooled connection; when the

@@ -218,14 +218,17 @@ _V3 = (
     END
     $$
     """,
-    # Lines are compressed with lz4 when the server has it (much faster than pglz, for
-    # reading and writing alike); lines stored before keep their compression.
+    # What every append writes (lines, message bodies, the summary) is compressed with lz4
+    # when the server has it (much faster than pglz, for reading and writing alike); values
+    # stored before keep their compression.
     """
     DO $$
     BEGIN
         ALTER TABLE items ALTER COLUMN line SET COMPRESSION lz4;
+        ALTER TABLE texts ALTER COLUMN body SET COMPRESSION lz4;
+        ALTER TABLE threads ALTER COLUMN state SET COMPRESSION lz4;
     EXCEPTION WHEN feature_not_supported THEN
-        RAISE NOTICE 'lz4 unavailable: lines stay compressed with pglz';
+        RAISE NOTICE 'lz4 unavailable: values stay compressed with pglz';
     END
     $$
     """,

@@ -1,14 +1,13 @@
-"""Appends on PostgreSQL: lines folded into a thread's row, stored in order, in one transaction.
+"""Appends on PostgreSQL: lines folded into a thread's row, stored in order, atomically.
 
-A batch is one transaction: the lines (``items``, one row per line holding its exact bytes),
-the search texts, the new summary, the last statement checking that the writer still holds
-its lease (``claims``). Each table gets one statement per batch (arrays unnested server-side),
-so a batch sent in pipeline mode costs two round trips (the statements, then the commit). The
-writer keeps the row it last wrote (a thread it holds changes only through it); after a
-failure it reads the row again, so a retried batch continues from what is really stored. A
-batch carrying an idempotency key records it with the batch: a retry of a batch whose commit
-was not acknowledged finds the key and is not applied again.
-"""
+A batch writes the lines (``items``, one row per line holding its exact bytes), the search
+texts and the new summary together. An append to a thread whose row the writer knows is one
+statement (``append_batch``: arrays unnested server-side, the writer's lease checked by the
+same statement), so it costs one round trip and commits by itself. The writer keeps the row
+it last wrote (a thread it holds changes only through it); after a failure it reads the row
+again, so a retried batch continues from what is really stored. A batch carrying an
+idempotency key records it with the batch: a retry of a batch whose commit was not
+acknowledged finds the key and is not applied again."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from psycopg import AsyncCursor
 
 from threadloom.errors import InvalidRequest, NotFound
 from threadloom.ids import ThreadId
@@ -133,10 +133,29 @@ def _kept(line: RolloutLine) -> bool:
 
 
 def words(text: str) -> list[str]:
-    """The distinct folded words of a text, as search_rank matches them."""
+    """The distinct folded words of a text, as search_rank matches them (the reference)."""
     found = dict.fromkeys(WORD.findall(fold(text)))
-    # a word of at most 511 characters has at most 2044 UTF-8 bytes: no need to count them
-    return [w for w in found if len(w) <= 511 or len(w.encode()) <= MAX_LEXEME_BYTES]
+    return [w for w in found if len(w.encode()) <= MAX_LEXEME_BYTES]
+
+
+_ASCII_WORDS = bytes(c if chr(c).isalnum() else 0x20 for c in range(128)).lower() + bytes(
+    [0x20] * 128
+)
+"""Translates ASCII to its folded words: letters lowered, digits kept, the rest spaces."""
+
+
+def indexed_words(text: str) -> str:
+    """``words(text)`` separated by spaces (what the texts table's tsvector is made of).
+
+    An ASCII text (most) takes a path in C: folding ASCII only lowers letters, and words
+    are the runs of letters and digits.
+    """
+    if not text.isascii():
+        return " ".join(words(text))
+    found = text.encode().translate(_ASCII_WORDS).split()
+    if found and max(map(len, found)) > MAX_LEXEME_BYTES:
+        found = [w for w in found if len(w) <= MAX_LEXEME_BYTES]
+    return b" ".join(dict.fromkeys(found)).decode()
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -207,32 +226,84 @@ async def insert_row(conn: Conn, owner: str, row: ThreadRow) -> int | None:
     return None if found is None else int(found[0])
 
 
-async def store_batch(
-    conn: Conn,
-    row: ThreadRow,
-    batch: Batch,
-    *,
-    update: bool = True,
-    guard: tuple[str, list[Any]] | None = None,
-) -> bool:
+_LINES = (
+    "INSERT INTO items (thread_key, seq, line) SELECT {key}, %s + u.n - 1, u.line"
+    " FROM {source}unnest(%b::bytea[]) WITH ORDINALITY AS u(line, n)"
+)
+_TEXTS = (
+    "INSERT INTO texts (thread_key, role, turn_id, body, words) SELECT {key}, u.role,"
+    " u.turn_id, u.body, array_to_tsvector(string_to_array(u.words, ' '))"
+    " FROM {source}unnest(%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY"
+    " AS u(role, turn_id, body, words, n) ORDER BY u.n"
+)
+_UPDATE_ROW = (
+    "UPDATE threads SET state = %s, text_state = %s, text_index = %s, next_seq = %s,"
+    " next_ordinal = %s, preview = %s, title_name = %s, cwd = %s, updated_ms = %s,"
+    " recency_ms = %s, torn_tail = %s WHERE key = %s"
+)
+
+
+def _row_values(row: ThreadRow) -> list[Any]:
+    """The arguments of ``_UPDATE_ROW``."""
+    columns = listing_columns(row.meta, row.state)
+    return [
+        encode_state(row.state),
+        encode_text_state(row.text_state),
+        row.text_index,
+        row.next_seq,
+        row.next_ordinal,
+        columns["preview"],
+        columns["title_name"],
+        columns["cwd"],
+        row.updated_ms,
+        row.recency_ms,
+        row.torn_tail,
+        row.key,
+    ]
+
+
+def _text_values(texts: list[SearchText]) -> list[list[str | None]]:
+    """The arrays ``_TEXTS`` unnests: roles, turn ids, bodies, words (space-separated)."""
+    return [
+        [t.role for t in texts],
+        [pg_text(t.turn_id) for t in texts],
+        [pg_text(t.text) for t in texts],
+        [indexed_words(t.text) for t in texts],
+    ]
+
+
+async def store_batch(conn: Conn, row: ThreadRow, batch: Batch, *, update: bool = True) -> None:
     """Write a batch's lines and texts, then (``update``) the row's new summary (``row``
-    already fed) where ``guard`` (a WHERE term and its arguments) holds; False when it did
-    not (nothing should then be committed)."""
-    await store_lines(conn, row.key, batch.first_seq, batch.raws)
+    already fed)."""
+    if batch.raws:
+        query = _LINES.format(key="%s", source="")
+        await conn.execute(query.encode(), (row.key, batch.first_seq, batch.raws))
     await store_texts(conn, row.key, batch.texts)
     if update:
-        return await update_row(conn, row, guard=guard)
-    return True
+        await update_row(conn, row)
 
 
-async def store_lines(conn: Conn, thread_key: int, first_seq: int, raws: list[bytes]) -> None:
-    """Store lines' bytes, numbered from ``first_seq`` (one statement, pipeline-friendly)."""
-    if raws:
-        await conn.execute(
-            "INSERT INTO items (thread_key, seq, line) SELECT %s, %s + u.n - 1, u.line"
-            " FROM unnest(%b::bytea[]) WITH ORDINALITY AS u(line, n)",
-            (thread_key, first_seq, raws),
-        )
+async def append_batch(
+    conn: Conn, row: ThreadRow, batch: Batch, guard: tuple[str, list[Any]]
+) -> AsyncCursor[Any]:
+    """Write a batch (lines, texts, the row's new summary) in one statement, only where
+    ``guard`` (a WHERE term on the writer's lease, and its arguments) holds.
+
+    The statement writes everything or nothing, so it may be committed before its answer is
+    read: the returned cursor yields a row when it wrote the batch, none when the guard
+    failed (nothing written).
+    """
+    condition, condition_args = guard
+    parts = [f"WITH updated AS ({_UPDATE_ROW} AND {condition} RETURNING key)"]
+    args: list[Any] = [*_row_values(row), *condition_args]
+    if batch.raws:
+        parts.append(f", lines AS ({_LINES.format(key='updated.key', source='updated, ')})")
+        args += [batch.first_seq, batch.raws]
+    if batch.texts:
+        parts.append(f", said AS ({_TEXTS.format(key='updated.key', source='updated, ')})")
+        args += _text_values(batch.texts)
+    parts.append(" SELECT key FROM updated")
+    return await conn.execute("".join(parts).encode(), args)
 
 
 async def store_texts(conn: Conn, thread_key: int, texts: list[SearchText]) -> None:
@@ -242,20 +313,8 @@ async def store_texts(conn: Conn, thread_key: int, texts: list[SearchText]) -> N
     turned into a ``tsvector`` by the server.
     """
     if texts:
-        await conn.execute(
-            "INSERT INTO texts (thread_key, role, turn_id, body, words)"
-            " SELECT %s, u.role, u.turn_id, u.body,"
-            " array_to_tsvector(string_to_array(u.words, ' '))"
-            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY"
-            " AS u(role, turn_id, body, words, n) ORDER BY u.n",
-            (
-                thread_key,
-                [t.role for t in texts],
-                [pg_text(t.turn_id) for t in texts],
-                [pg_text(t.text) for t in texts],
-                [" ".join(words(t.text)) for t in texts],
-            ),
-        )
+        query = _TEXTS.format(key="%s", source="")
+        await conn.execute(query.encode(), [thread_key, *_text_values(texts)])
 
 
 async def close_torn(conn: Conn, row: ThreadRow) -> None:
@@ -282,34 +341,9 @@ async def close_torn(conn: Conn, row: ThreadRow) -> None:
         row.next_ordinal = line.ordinal + 1
 
 
-async def update_row(
-    conn: Conn, row: ThreadRow, *, guard: tuple[str, list[Any]] | None = None
-) -> bool:
-    """Write the parts of a stored row that lines and metadata change, where ``guard`` (a
-    WHERE term and its arguments) holds; False when the row was not updated."""
-    columns = listing_columns(row.meta, row.state)
-    condition, condition_args = guard or ("true", [])
-    cur = await conn.execute(
-        "UPDATE threads SET state = %s, text_state = %s, text_index = %s, next_seq = %s,"
-        " next_ordinal = %s, preview = %s, title_name = %s, cwd = %s, updated_ms = %s,"
-        f" recency_ms = %s, torn_tail = %s WHERE key = %s AND {condition} RETURNING 1".encode(),
-        (
-            encode_state(row.state),
-            encode_text_state(row.text_state),
-            row.text_index,
-            row.next_seq,
-            row.next_ordinal,
-            columns["preview"],
-            columns["title_name"],
-            columns["cwd"],
-            row.updated_ms,
-            row.recency_ms,
-            row.torn_tail,
-            row.key,
-            *condition_args,
-        ),
-    )
-    return await cur.fetchone() is not None
+async def update_row(conn: Conn, row: ThreadRow) -> None:
+    """Write the parts of a stored row that lines and metadata change."""
+    await conn.execute(_UPDATE_ROW.encode(), _row_values(row))
 
 
 async def record_key(conn: Conn, row: ThreadRow, key: str, count: int) -> bool:
