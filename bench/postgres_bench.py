@@ -424,23 +424,33 @@ def append_processes(
     return sum(r[2] for r in results), max(r[1] for r in results) - start
 
 
-def bench_append(url: str, writers: int, n_items: int, seed: int, procs: bool) -> list[Figure]:
+def bench_append(
+    url: str, writers: int, n_items: int, seed: int, procs: bool, runs: int
+) -> list[Figure]:
+    """Each mode ``runs`` times (the machine may be shared): the median rate, and the range."""
     figures = []
     size = average_size(agent_turns(200, seed))
     modes = [("tasks", False), ("tasks", True)]
     if procs:
         modes += [("processes", False), ("processes", True)]
     for how, durable in modes:
-        if how == "tasks":
-            items, seconds = asyncio.run(
-                append_tasks(url, writers, n_items, seed, durable_turns=durable)
-            )
-        else:
-            items, seconds = append_processes(url, writers, n_items, seed, durable_turns=durable)
-        rate = items / seconds
+        rates = []
+        for _ in range(runs):
+            if how == "tasks":
+                items, seconds = asyncio.run(
+                    append_tasks(url, writers, n_items, seed, durable_turns=durable)
+                )
+            else:
+                items, seconds = append_processes(
+                    url, writers, n_items, seed, durable_turns=durable
+                )
+            rates.append(items / seconds)
+        rate = statistics.median(rates)
         target, ok = check("append", rate)
         mode = "commit per 10-item turn" if durable else "queued, flushed at end"
         label = f"{writers} writers as {how}, {mode} ({items:,} items of {size:,.0f} B)"
+        if runs > 1:
+            label += f", median of {runs} ({min(rates):,.0f}-{max(rates):,.0f})"
         figures.append(Figure(label, rate, "items/s", target, ok))
     return figures
 
@@ -510,6 +520,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--append-items", type=int, default=2_500, help="per writer")
     parser.add_argument("--no-processes", action="store_true", help="writers as tasks only")
+    parser.add_argument("--append-runs", type=int, default=3, help="runs of each append mode")
     parser.add_argument("--migrate-threads", type=int, default=300)
     parser.add_argument("--only", default="list,load,append,migrate")
     parser.add_argument("--explain", action="store_true", help="print the listing plans")
@@ -539,7 +550,12 @@ def main(argv: list[str] | None = None) -> int:
         figures += asyncio.run(bench_load(args.url, args.load_items, args.seed, args.reps))
     if "append" in only:
         figures += bench_append(
-            args.url, args.writers, args.append_items, args.seed, not args.no_processes
+            args.url,
+            args.writers,
+            args.append_items,
+            args.seed,
+            not args.no_processes,
+            args.append_runs,
         )
     if "migrate" in only:
         figures += asyncio.run(bench_migrate(args.url, args.migrate_threads, args.seed))

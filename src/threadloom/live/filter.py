@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -41,11 +41,14 @@ class PersistFilter:
         self.event_mode = event_mode
         self.paginated = history_mode == HistoryMode.PAGINATED
 
-    def apply(self, lines: Iterable[RolloutLine]) -> tuple[list[RolloutLine], list[bytes]]:
-        """The kept lines and their encodings."""
+    def apply(
+        self, lines: Iterable[RolloutLine], given_bytes: Sequence[bytes] | None = None
+    ) -> tuple[list[RolloutLine], list[bytes]]:
+        """The kept lines and their encodings (``given_bytes``: each line's ``encode_line``
+        bytes, computed by the caller; used unless the policy rewrites the line)."""
         kept: list[RolloutLine] = []
         encoded: list[bytes] = []
-        for given in lines:
+        for position, given in enumerate(lines):
             if not isinstance(given, RolloutLine):
                 raise InvalidRequest(f"expected a RolloutLine, got {type(given).__name__}")
             line = given
@@ -60,6 +63,10 @@ class PersistFilter:
                 continue
             if kind == "exec_command_end" and self.event_mode == EventMode.EXTENDED:
                 line = msgspec.structs.replace(line, payload=sanitize_extended(line.payload))
+            elif given_bytes is not None:
+                encoded.append(given_bytes[position])
+                kept.append(line)
+                continue
             try:
                 encoded.append(encode_line(line))
             except (TypeError, ValueError, msgspec.EncodeError) as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 import msgspec
@@ -220,13 +220,22 @@ class LiveThread:
         return self._queue.pending + len(self._buffer)
 
     # --- writing ----------------------------------------------------------------------------
-    async def append(self, items: Iterable[RolloutLine]) -> None:
+    async def append(
+        self, items: Iterable[RolloutLine], *, encoded: Sequence[bytes] | None = None
+    ) -> None:
         """Persist these lines after every line appended before them; does not wait for the
         disk (only, when the queue is full, for room in it). Raises the failure of an earlier
-        background write, if nobody was told of it yet."""
+        background write, if nobody was told of it yet.
+
+        ``encoded``: each line's bytes as ``codec.encode_line`` gives them, when the caller
+        has them already (one per line; they are written as given)."""
         self._check_open()
         self._queue.check()
-        lines, encoded = self._filter.apply(items)
+        if encoded is not None:
+            items = list(items)
+            if len(encoded) != len(items):
+                raise InvalidRequest("one encoding per appended line is required")
+        lines, kept_bytes = self._filter.apply(items, encoded)
         if not lines:
             return
         self._metadata.observe(lines)
@@ -239,12 +248,12 @@ class LiveThread:
             self._history.extend(lines)
             if not any(worth_keeping(line) for line in lines):
                 self._buffer.extend(lines)
-                self._buffer_encoded.extend(encoded)
+                self._buffer_encoded.extend(kept_bytes)
                 return
             lines = [*self._buffer, *lines]
-            encoded = [*self._buffer_encoded, *encoded]
+            kept_bytes = [*self._buffer_encoded, *kept_bytes]
             self._materialize_state()
-        await self._queue.put(lines, encoded)
+        await self._queue.put(lines, kept_bytes)
 
     async def persist(self) -> None:
         """Materialise now (session_meta, then what was buffered) and make it durable."""

@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from threadloom.errors import ThreadloomError
 from threadloom.ids import ThreadId
@@ -46,13 +46,14 @@ from threadloom.protocol.turns import TurnReducer, apply_event, history_base, lo
 from threadloom.protocol.turns.state import IN_PROGRESS
 from threadloom.runtime.config import RecordedSettings
 from threadloom.store.base import Capability, ThreadStore
-from threadloom.store.local.reader import iter_lines, iter_raw_lines, open_rollout
+from threadloom.store.local.reader import iter_lines, open_rollout
 from threadloom.store.params import LoadHistoryParams, ReadThreadParams
 from threadloom.store.records import StoredThread
 
 MAX_LINEAGE = 64
 """Ancestors followed through ``history_base`` (a longer chain is cut there)."""
 _SETTINGS_MARKERS = (b'"thread_settings_applied"', b'"turn_context"')
+_MARKER_CHUNK = 4 << 20
 
 USAGE_KEYS = (
     ("totalTokens", "total_tokens"),
@@ -271,9 +272,7 @@ def recorded_settings_of_file(path: Path) -> RecordedSettings:
     settings (a quoted type name cannot occur inside a JSON string)."""
     scan = HistoryScan()
     with open_rollout(path) as stream:
-        for _, raw, complete in iter_raw_lines(stream):
-            if not complete or not any(marker in raw for marker in _SETTINGS_MARKERS):
-                continue
+        for raw in _marked_lines(stream, _SETTINGS_MARKERS):
             try:
                 line = decode_line(raw)
             except LineError:
@@ -282,3 +281,27 @@ def recorded_settings_of_file(path: Path) -> RecordedSettings:
             if parsed is not None:
                 scan.feed_settings(line, parsed)
     return scan.recorded
+
+
+def _marked_lines(stream: BinaryIO, markers: tuple[bytes, ...]) -> Iterator[bytes]:
+    """The complete lines of ``stream`` that hold one of ``markers``, in order; the markers
+    are searched in whole chunks, not line by line."""
+    pending = b""
+    while chunk := stream.read(_MARKER_CHUNK):
+        data = pending + chunk if pending else chunk
+        end = data.rfind(b"\n") + 1
+        hits: list[int] = []
+        for marker in markers:
+            at = data.find(marker, 0, end)
+            while at >= 0:
+                hits.append(at)
+                at = data.find(marker, at + len(marker), end)
+        done = 0
+        for at in sorted(hits):
+            if at < done:
+                continue  # a second marker in a line already given
+            start = data.rfind(b"\n", 0, at) + 1
+            stop = data.find(b"\n", at, end)
+            yield data[start:stop]
+            done = stop + 1
+        pending = data[end:]

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from threadloom.errors import InvalidRequest, NotFound
 from threadloom.ids import ThreadId, new_thread_id, new_uuid7
 from threadloom.live import LiveThread
@@ -31,15 +29,13 @@ from threadloom.protocol.codec import format_timestamp
 from threadloom.protocol.policy import EventMode
 from threadloom.protocol.rollout import (
     EVENT_MSG,
-    SESSION_META,
     HistoryMode,
     RolloutLine,
-    order_session_meta,
 )
 from threadloom.protocol.turns import load_line
 from threadloom.runtime.config import RecordedSettings
+from threadloom.runtime.fork_copy import ForkCopier
 from threadloom.runtime.forking import (
-    canonical_line,
     fork_cut,
     interruption_lines,
     user_message_cut,
@@ -55,9 +51,6 @@ from threadloom.store.base import Capability, ThreadStore
 from threadloom.store.create import session_meta_line
 from threadloom.store.params import CreateThreadParams, ForkThreadParams, ReadThreadParams
 from threadloom.store.records import StoredThread
-
-COPY_BATCH = 4096
-"""Lines a fork re-serialises per step (in a worker thread), then hands to the child."""
 
 
 @dataclass(slots=True)
@@ -366,12 +359,12 @@ class ThreadManager:
             meta = session_meta_line(child)
             scan = HistoryScan()
             scan.feed(meta, load_line(meta))
-            copier = _Copier(lines, stamp, cut, scan, paginated=paginated, mark_meta=mark_meta)
+            copier = ForkCopier(lines, stamp, cut, scan, paginated=paginated, mark_meta=mark_meta)
             while True:
-                batch = await asyncio.to_thread(copier.batch)
+                batch, encoded = await asyncio.to_thread(copier.batch)
                 if not batch:
                     break
-                await live.append(batch)
+                await live.append(batch, encoded=encoded)
             tail: list[RolloutLine] = []
             open_turn = None if ephemeral else scan.open_turn()
             if open_turn is not None:
@@ -446,47 +439,3 @@ class ThreadManager:
         loaded = self._register(live, settings, None)
         loaded.preview = scan.first_user_text
         return Loaded.of(loaded, scan, loaded=True)
-
-
-class _Copier:
-    """Re-serialises a source's lines in batches, feeding each copy to ``scan``."""
-
-    def __init__(
-        self,
-        lines: Iterator[RolloutLine],
-        stamp: str,
-        cut: int | None,
-        scan: HistoryScan,
-        *,
-        paginated: bool,
-        mark_meta: bool,
-    ) -> None:
-        self.lines = lines
-        self.stamp = stamp
-        self.remaining = cut
-        self.scan = scan
-        self.paginated = paginated
-        self.mark_meta = mark_meta
-
-    def batch(self) -> list[RolloutLine]:
-        out: list[RolloutLine] = []
-        for line in self.lines:
-            if self.remaining is not None and self.remaining <= 0:
-                break
-            copied = canonical_line(line, self.stamp)
-            if copied is None:
-                continue
-            copy, parsed = copied
-            if self.mark_meta and copy.type == SESSION_META and isinstance(copy.payload, dict):
-                self.mark_meta = False
-                payload = {"multi_agent_version": "v1", **copy.payload}
-                copy = msgspec.structs.replace(copy, payload=order_session_meta(payload))
-            if self.paginated:
-                copy = msgspec.structs.replace(copy, ordinal=None)
-            if self.remaining is not None:
-                self.remaining -= 1
-            self.scan.feed(copy, parsed)
-            out.append(copy)
-            if len(out) >= COPY_BATCH:
-                break
-        return out

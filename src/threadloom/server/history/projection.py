@@ -97,7 +97,9 @@ class ItemEntry:
 
 
 @dataclass(slots=True)
-class _Summary:
+class SummaryInfo:
+    """A user or agent message a turn's summary may choose (its first ordinal, kind, phase)."""
+
     ordinal: int
     kind: str
     phase: str | None
@@ -115,7 +117,7 @@ class PaginatedProjection:
     items: list[ItemEntry] = field(default_factory=list)
     item_keys: dict[tuple[str, str], int] = field(default_factory=dict)
     turn_items: dict[str, list[int]] = field(default_factory=dict)
-    live: dict[str, dict[str, _Summary]] = field(default_factory=dict)
+    live: dict[str, dict[str, SummaryInfo]] = field(default_factory=dict)
     """User and agent messages of turns not yet terminal (or not yet created), by turn id."""
 
     def observe(self, start: int, line: RolloutLine) -> None:
@@ -200,7 +202,7 @@ class PaginatedProjection:
         if kind in (USER, AGENT):
             created = self.items[position].ordinal
             phase = item.get("phase") if kind == AGENT else None
-            self.live.setdefault(turn_id, {})[item_id] = _Summary(created, kind, phase)
+            self.live.setdefault(turn_id, {})[item_id] = SummaryInfo(created, kind, phase)
         if index is not None:
             self._refresh(index, turn_id)
 

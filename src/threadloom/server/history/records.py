@@ -70,6 +70,27 @@ class RecordLog:
         """The last ``count`` records are gone."""
         self.lengths.append(max(0, self.length_at(self.ops) - count))
 
+    def parts(self) -> tuple[list[ReleasedTurn], list[list[int]]]:
+        """The versions and the log's integer columns (``from_parts`` restores the log)."""
+        columns = [self._op_of, self._previous, self._latest, self.lengths]
+        return self.versions, [column.tolist() for column in columns]
+
+    @classmethod
+    def from_parts(cls, versions: list[ReleasedTurn], columns: list[list[int]]) -> RecordLog:
+        """The log ``parts`` described (``ValueError`` when the columns do not fit together)."""
+        op_of, previous, latest, lengths = columns
+        if not len(versions) == len(op_of) == len(previous):
+            raise ValueError("record log columns of different lengths")
+        if any(not -1 <= v < len(versions) for v in (*previous, *latest)):
+            raise ValueError("record log version out of range")
+        log = cls()
+        log.versions = versions
+        log._op_of = array("q", op_of)
+        log._previous = array("q", previous)
+        log._latest = array("q", latest)
+        log.lengths = array("q", lengths)
+        return log
+
     def version_at(self, index: int, ops: int) -> ReleasedTurn:
         """Record ``index`` as it was after the first ``ops`` operations (it must exist)."""
         version = self._latest[index]

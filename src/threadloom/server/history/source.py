@@ -29,7 +29,7 @@ from threadloom.store.local.reader import open_rollout
 
 SEGMENT = 1 << 44
 """Positions of segment ``k`` start at ``k * SEGMENT``."""
-SIGNATURE_BYTES = 64
+SIGNATURE_BYTES = 256
 READ_CHUNK = 1 << 16
 """Bytes read at a time: a page needs a few dozen kilobytes past its checkpoint."""
 
@@ -199,6 +199,11 @@ class FileSource(Source):
         with _open_at(path, begin) as stream:
             data = stream.read(offset - begin)
         return data if len(data) == offset - begin else b"\0truncated"
+
+    def bytes_before(self, position: int) -> int:
+        """How many bytes of the files are replayed to reach ``position``."""
+        number, offset = divmod(position, SEGMENT)
+        return sum(s.end or 0 for s in self.segments[:number]) + offset
 
     @property
     def size_hint(self) -> int:
