@@ -321,7 +321,7 @@ def upgrade_in_place(url: str, config: dict[str, Any]) -> str | None:
         conn.execute("UPDATE public.bench_fill SET config = %s WHERE id = 1", (Jsonb(config),))
         conn.commit()
     return (
-        f"cached fill upgraded in place from schema {result.before} to {result.after}"
+        f"cached fill upgraded in place from schema {marker.get('schema')} to {result.after}"
         f" in {seconds:,.0f} s (no row changes shape)"
     )
 

@@ -41,7 +41,6 @@ from .history_corpus import (
     CODEX_WRITTEN,
     HistoryPicks,
     dummy_picks,
-    paginated_names,
     shared_home,
     without_projection,
 )
@@ -57,19 +56,6 @@ from .history_script import (
 )
 
 pytestmark = pytest.mark.compat
-
-METADATA_GAPS: dict[str, tuple[str, ...]] = {
-    **{f"{n}: read": ("model",) for n in paginated_names() if n not in CODEX_WRITTEN},
-    "loaded: read of resumed legacy": ("updatedAt", "recencyAt"),
-    "loaded: read turns of resumed legacy": ("updatedAt", "recencyAt"),
-}
-"""Thread metadata threadloom's ``thread/read`` still gets wrong, outside this module's subject
-(the turns), by step. Codex 0.169.0 takes ``model`` from the latest ``thread_settings_applied``
-line (the hand-made paginated cases have one, written when Codex resumed them to project
-them); a resumed thread keeps its stored ``updatedAt`` and ``recencyAt`` until a user turn
-(threadloom's live metadata moves both on every append). Each listed field must still differ
-(remove the entry once fixed); everything else is compared."""
-
 
 DUMMY = dummy_picks()
 GROUPS = build(DUMMY).groups()
@@ -119,28 +105,17 @@ def test_every_history_request_gets_the_answer_codex_gives(run: Run, group: str)
             theirs, ours = result.exchange(label)
             if label in corpus.replies_only:
                 theirs, ours = [result.reply(label)], [result.reply(label, candidate=True)]
-            gaps = METADATA_GAPS.get(label, ())
-            found = json_diff(*tolerated(theirs, ours, gaps, drifting), "codex", "threadloom")
+            found = json_diff(*tolerated(theirs, ours, drifting), "codex", "threadloom")
             assert not found, f"{label!r} differs:\n" + "\n".join(found[:20])
 
 
 def tolerated(
-    theirs: list[dict[str, Any]],
-    ours: list[dict[str, Any]],
-    gaps: tuple[str, ...],
-    drifting: set[str],
+    theirs: list[dict[str, Any]], ours: list[dict[str, Any]], drifting: set[str]
 ) -> tuple[Any, Any]:
-    """Copies of both exchanges without the known ``gaps`` of their thread (which must still
-    differ) and with the update times of ``drifting`` threads (paginated threads Codex
-    wrote: its database rows drift up to a second from the files) equal when a second apart."""
+    """Copies of both exchanges with the update times of ``drifting`` threads (paginated
+    threads Codex wrote: its database rows drift up to a second from the files) equal when
+    a second apart."""
     a, b = json.loads(json.dumps(theirs)), json.loads(json.dumps(ours))
-    if gaps:
-        threads = [
-            next(m["result"]["thread"] for m in x if "thread" in m.get("result", {}))
-            for x in (a, b)
-        ]
-        for field in gaps:
-            assert threads[0].pop(field) != threads[1].pop(field), f"{field} agrees: drop the gap"
     _align_drift(a, b, drifting)
     return a, b
 
@@ -272,8 +247,7 @@ def test_paginated_threads_read_from_their_rollouts_alone(
     for label in labels:
         theirs = with_projection.reference.exchanges[label]
         ours = at_home(alone.candidate.exchanges[label], original)
-        gaps = METADATA_GAPS.get(label, ())
-        found = json_diff(*tolerated(theirs, ours, gaps, drifting), "codex", "threadloom")
+        found = json_diff(*tolerated(theirs, ours, drifting), "codex", "threadloom")
         assert not found, f"{label!r} differs:\n" + "\n".join(found[:20])
 
 

@@ -6,9 +6,13 @@ observed on Codex 0.169.0:
 * ``forkedFromId`` is null in listings (its index has no such column); ``thread/read``
   shows it from the session metadata (``parentThreadId`` too: the store leaves that out of
   the listings Codex answers from its database);
-* a not-loaded legacy thread read with a non-empty preview reports ``updatedAt ==
-  createdAt`` (paginated threads are read from the database row: the file's mtime);
-* ``threadSource`` is null for legacy threads (their rows never carry it);
+* ``thread/read`` of a legacy thread with a non-empty preview describes it from its rollout:
+  ``updatedAt == createdAt`` and ``threadSource`` null; paginated threads and legacy ones
+  without a preview are described from the database row: the file's mtime, the session's
+  ``thread_source``. Loaded or not: a loaded thread's times are those of its row too;
+* ``thread/read`` shows the ``cwd`` of the last recorded thread settings
+  (``thread_settings_applied``), listings the session's;
+* ``threadSource`` is null in listings;
 * ``path`` names a compressed rollout without its ``.zst`` suffix;
 * threads whose source is ``unknown`` or a sub-agent have no read state: ``readState: null``
   in ``thread/read``, no entry in ``thread/list``'s ``readStates``.
@@ -41,8 +45,8 @@ def thread_json(
     """The Thread object as ``thread/list`` (``listing=True``) or ``thread/read`` emits it."""
     created = stored.created_at_ms // 1000
     updated = stored.updated_at_ms // 1000
-    paginated = stored.history_mode == HistoryMode.PAGINATED
-    if not listing and stored.preview and not paginated:
+    from_row = stored.history_mode == HistoryMode.PAGINATED or not stored.preview
+    if not listing and not from_row:
         updated = created
     return {
         "id": stored.thread_id,
@@ -66,12 +70,12 @@ def thread_json(
         "recencyAt": stored.recency_at_ms // 1000,
         "status": status if status is not None else NOT_LOADED,
         "path": api_path(stored.rollout_path),
-        "cwd": stored.cwd,
+        "cwd": stored.cwd if listing else stored.settings_cwd or stored.cwd,
         "cliVersion": stored.cli_version,
         "originator": stored.originator,
         "source": stored.source.api(),
         "canAcceptDirectInput": None,
-        "threadSource": stored.thread_source if paginated else None,
+        "threadSource": stored.thread_source if from_row and not listing else None,
         "agentNickname": stored.agent_nickname,
         "agentRole": stored.agent_role,
         "gitInfo": git_info_json(stored),

@@ -19,16 +19,21 @@ def now_ms() -> int:
 class LiveMetadata:
     """The store's record of the thread, with what appended lines changed laid over it.
 
-    Preview, first user message, title, model and reasoning effort (from turn contexts) and
-    token usage follow the appended lines; ``updated_at_ms`` is the time of the last append.
-    Name, memory mode and git info come from the store's answers to metadata updates.
+    Preview, first user message, title, model and reasoning effort (from turn contexts and
+    recorded settings), the settings' cwd and token usage follow the appended lines.
+    ``updated_at_ms`` is the time of the last append; ``recency_at_ms`` the time of the last
+    append that showed user activity (``SummaryState.activity_mark``: a turn started, not
+    recorded settings nor injected items), as Codex moves a loaded thread's ``recencyAt``.
+    Name, memory mode and git info come from the store's answers to metadata updates, which
+    move neither time.
     """
 
-    __slots__ = ("base", "summary", "updated_at_ms")
+    __slots__ = ("base", "recency_at_ms", "summary", "updated_at_ms")
 
     def __init__(self, base: StoredThread) -> None:
         self.base = base
         self.updated_at_ms = base.updated_at_ms
+        self.recency_at_ms = base.recency_at_ms
         self.summary = SummaryState(
             meta_payload={"id": base.thread_id, "history_mode": base.history_mode.value},
             preview=base.preview or None,
@@ -36,19 +41,28 @@ class LiveMetadata:
             title=base.title,
             model=base.model,
             reasoning_effort=base.reasoning_effort,
+            settings_cwd=base.settings_cwd,
             tokens_used=base.tokens_used,
         )
 
     def observe(self, lines: Iterable[RolloutLine]) -> None:
         """Fold in lines that are being persisted."""
-        feed = self.summary.feed
+        summary = self.summary
+        before = summary.activity_mark()
         for line in lines:
-            feed(line.type, line.payload)
-        self.updated_at_ms = max(self.updated_at_ms, now_ms())
+            summary.feed(line.type, line.payload)
+        now = max(self.updated_at_ms, now_ms())
+        self.updated_at_ms = now
+        if summary.activity_mark() != before:
+            self.recency_at_ms = max(self.recency_at_ms, now)
 
     def replace_base(self, stored: StoredThread) -> None:
-        """Take the store's newer record (after a metadata update)."""
-        self.base = stored
+        """Take the store's newer record (after a metadata update), keeping the times."""
+        self.base = msgspec.structs.replace(
+            stored,
+            updated_at_ms=self.base.updated_at_ms,
+            recency_at_ms=self.base.recency_at_ms,
+        )
 
     def current(self) -> StoredThread:
         summary = self.summary
@@ -59,7 +73,8 @@ class LiveMetadata:
             title=summary.title,
             model=summary.model,
             reasoning_effort=summary.reasoning_effort,
+            settings_cwd=summary.settings_cwd,
             tokens_used=summary.tokens_used,
             updated_at_ms=max(self.base.updated_at_ms, self.updated_at_ms),
-            recency_at_ms=max(self.base.recency_at_ms, self.updated_at_ms),
+            recency_at_ms=max(self.base.recency_at_ms, self.recency_at_ms),
         )

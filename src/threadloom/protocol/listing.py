@@ -23,7 +23,9 @@ database alone, ``state_db_only``). The answer's keys differ:
 ``backwardsCursor`` is the first item's key -/+ 1 ms; on the database path a ``created_at``
 key counts in whole seconds there (its rows keep creation times in seconds) unless that item
 was found by a search through its name alone (those come from the names file, with
-milliseconds). Database listings show no ``parentThreadId`` (the rows have no such column).
+milliseconds). Database listings show no ``parentThreadId`` (the rows have no such column),
+and the ``cwd`` of the last recorded thread settings (``thread_settings_applied``) where there
+is one; cwd filters still match the session's cwd.
 
 A database-only listing (``useStateDbOnly: true`` or any ``sectionId``, even ``null``) takes
 the database's answer whatever the filters, so it orders by milliseconds even with a cwd or

@@ -4,6 +4,11 @@
 (possibly across several reads of a growing file) and it holds what ``thread/list`` and
 ``thread/read`` show. It never needs to see a line twice, and it gives the same result when
 fed only the lines that can change it (``RELEVANT_EVENTS``, session_meta, turn_context).
+
+``model`` and ``reasoning_effort`` follow the latest of the last ``turn_context`` and the last
+``thread_settings_applied`` event Codex would accept (``accepted_settings``): Codex 0.169.0
+shows either in ``thread/list`` and ``thread/read`` alike (a settings event without
+``reasoning_effort`` clears it). ``thread/read`` also shows the last settings' ``cwd``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from threadloom.protocol.applied_settings import accepted_settings
 from threadloom.protocol.policy import EVENT_ALIASES
 from threadloom.protocol.rollout import (
     EVENT_MSG,
@@ -27,7 +33,15 @@ LEGACY_REQUEST_PREFIX = "## My request for Codex:"
 IMAGE_PREVIEW = "[Image]"
 
 RELEVANT_EVENTS = frozenset(
-    {"user_message", "thread_goal_updated", "token_count", "item_completed"}
+    {
+        "user_message",
+        "thread_goal_updated",
+        "token_count",
+        "item_completed",
+        "thread_settings_applied",
+        "task_started",
+        "turn_started",
+    }
 )
 """event_msg types that change a summary; the scanner may skip every other event unparsed."""
 
@@ -42,7 +56,13 @@ class SummaryState(msgspec.Struct, kw_only=True):
     first_user_message: str | None = None
     title: str | None = None
     model: str | None = None
+    """The last turn_context's or accepted thread settings' model, whichever came later."""
     reasoning_effort: str | None = None
+    context_model: str | None = None
+    """``model`` of the last turn_context (part of ``activity_mark``: settings are no
+    activity)."""
+    settings_cwd: str | None = None
+    """``cwd`` of the last accepted ``thread_settings_applied`` (what ``thread/read`` shows)."""
     first_turn_cwd: str | None = None
     git: dict[str, Any] | None = None
     """``git`` of the last own session_meta line that carries one (metadata updates append
@@ -53,6 +73,9 @@ class SummaryState(msgspec.Struct, kw_only=True):
     tokens_used: int | None = None
     last_turn_id: str | None = None
     """``turn_id`` of the last turn_context (part of ``activity_mark``)."""
+    last_task_id: str | None = None
+    """``turn_id`` of the last ``task_started`` (a user turn started: part of
+    ``activity_mark``)."""
 
     def meta(self) -> SessionMeta | None:
         """The typed first session_meta, or None when the file is not (yet) a thread."""
@@ -69,11 +92,20 @@ class SummaryState(msgspec.Struct, kw_only=True):
 
     def activity_mark(self) -> tuple[Any, ...]:
         """What user activity changes and metadata updates do not: equal marks before and
-        after a change of the file mean no new activity (Codex's ``recencyAt`` stays).
+        after a change of the file mean no new activity (Codex's ``recencyAt`` stays). Recorded
+        settings (``thread_settings_applied``, written by a resume) and injected items are no
+        activity either; a turn's start is.
 
         Made of values that do not depend on how much of the file was fed at a time.
         """
-        return (self.last_turn_id, self.tokens_used, self.preview, self.title, self.model)
+        return (
+            self.last_turn_id,
+            self.last_task_id,
+            self.tokens_used,
+            self.preview,
+            self.title,
+            self.context_model,
+        )
 
     def distinct_title(self) -> str | None:
         """The title when it differs from the first user message and the preview, else None.
@@ -150,7 +182,7 @@ class SummaryState(msgspec.Struct, kw_only=True):
     def _turn_context(self, payload: dict[str, Any]) -> None:
         model = payload.get("model")
         if isinstance(model, str):
-            self.model = model
+            self.model = self.context_model = model
         effort = payload.get("effort")
         self.reasoning_effort = effort if isinstance(effort, str) else None
         turn_id = payload.get("turn_id")
@@ -175,6 +207,20 @@ class SummaryState(msgspec.Struct, kw_only=True):
                 self.preview = objective.strip()
         elif kind == "item_completed":
             self._item_completed(payload)
+        elif kind == "thread_settings_applied":
+            self._settings_applied(payload)
+        elif kind == "task_started":
+            turn_id = payload.get("turn_id")
+            self.last_task_id = turn_id if isinstance(turn_id, str) else None
+
+    def _settings_applied(self, payload: dict[str, Any]) -> None:
+        settings = accepted_settings(payload)
+        if settings is None:
+            return
+        self.model = settings["model"]
+        effort = settings.get("reasoning_effort")
+        self.reasoning_effort = effort if isinstance(effort, str) else None
+        self.settings_cwd = settings["cwd"]
 
     def _user_message(self, payload: dict[str, Any]) -> None:
         message = payload.get("message")

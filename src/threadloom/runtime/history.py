@@ -16,11 +16,12 @@ the lines that record settings, for a fork that copies nothing else.
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from threadloom.errors import ThreadloomError
 from threadloom.ids import ThreadId
@@ -285,23 +286,33 @@ def recorded_settings_of_file(path: Path) -> RecordedSettings:
 
 def _marked_lines(stream: BinaryIO, markers: tuple[bytes, ...]) -> Iterator[bytes]:
     """The complete lines of ``stream`` that hold one of ``markers``, in order; the markers
-    are searched in whole chunks, not line by line."""
-    pending = b""
-    while chunk := stream.read(_MARKER_CHUNK):
-        data = pending + chunk if pending else chunk
-        end = data.rfind(b"\n") + 1
+    are searched in whole chunks (read into one reused buffer), not line by line."""
+    readinto = cast(io.BufferedIOBase, stream).readinto
+    buf = bytearray(_MARKER_CHUNK)
+    have = 0
+    while True:
+        if have == len(buf):  # a line longer than the buffer
+            buf.extend(bytes(len(buf)))
+        with memoryview(buf) as view:
+            count = readinto(view[have:])
+        if not count:
+            return  # what is left is a torn last line
+        have += count
+        end = buf.rfind(b"\n", 0, have) + 1
         hits: list[int] = []
         for marker in markers:
-            at = data.find(marker, 0, end)
+            at = buf.find(marker, 0, end)
             while at >= 0:
                 hits.append(at)
-                at = data.find(marker, at + len(marker), end)
+                at = buf.find(marker, at + len(marker), end)
         done = 0
         for at in sorted(hits):
             if at < done:
                 continue  # a second marker in a line already given
-            start = data.rfind(b"\n", 0, at) + 1
-            stop = data.find(b"\n", at, end)
-            yield data[start:stop]
+            start = buf.rfind(b"\n", 0, at) + 1
+            stop = buf.find(b"\n", at, end)
+            yield bytes(buf[start:stop])
             done = stop + 1
-        pending = data[end:]
+        rest = have - end
+        buf[:rest] = buf[end:have]
+        have = rest

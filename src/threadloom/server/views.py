@@ -47,11 +47,12 @@ def _loaded_overlay(
 def loaded_thread_json(
     loaded: LoadedThread, config: ServerConfig, turns: list[Any] | None = None
 ) -> dict[str, Any]:
-    """The Thread object of a thread loaded in this process (started or forked here: its
-    times are those of its last activity)."""
+    """The Thread object of a thread loaded in this process: described as ``thread/read``
+    describes a stored one (``updatedAt`` is the time of the last write, or the creation
+    time of a legacy thread with a preview; ``recencyAt`` the start of the last user turn),
+    with the settings it runs with."""
     stored = loaded.live.metadata
     out = thread_json(stored, listing=False, status=loaded.status, turns=turns)
-    out["updatedAt"] = stored.updated_at_ms // 1000
     if not out["preview"] and loaded.preview:
         out["preview"] = loaded.preview
     return _loaded_overlay(out, loaded, effective_settings(loaded, config))

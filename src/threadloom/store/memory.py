@@ -352,8 +352,12 @@ class InMemoryThreadStore:
         page = list_page(records, params, default_provider=self.default_provider)
         items = page.items
         if uses_database(params):
-            # Codex's database rows have no parent thread (protocol.listing).
-            items = [msgspec.structs.replace(t, parent_thread_id=None) for t in items]
+            # Codex's database rows have no parent thread and follow the recorded settings'
+            # cwd (protocol.listing).
+            items = [
+                msgspec.structs.replace(t, parent_thread_id=None, cwd=t.settings_cwd or t.cwd)
+                for t in items
+            ]
         return ThreadPage(
             items=items,
             next_cursor=page.next_cursor,

@@ -33,6 +33,7 @@ class StoredThread(msgspec.Struct, frozen=True, kw_only=True):
     recency_at_ms: int
     source: SessionSource
     cwd: str
+    """The session's working directory (what listings show)."""
     cli_version: str
     originator: str
     model_provider: str
@@ -52,6 +53,8 @@ class StoredThread(msgspec.Struct, frozen=True, kw_only=True):
     first_user_message: str | None = None
     title: str | None = None
     tokens_used: int | None = None
+    settings_cwd: str | None = None
+    """``cwd`` of the last recorded thread settings (``thread/read`` shows it over ``cwd``)."""
     history: StoredThreadHistory | None = None
 
 
@@ -96,6 +99,14 @@ class IndexStats(msgspec.Struct, frozen=True, kw_only=True):
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+def database_listing_cwd(meta: SessionMeta, state: SummaryState, database: bool) -> dict[str, Any]:
+    """``cwd`` of a thread in a listing Codex answers from its database (its rows follow the
+    recorded settings' cwd) as a ``stored_from_summary`` field; nothing for other views."""
+    if database and state.settings_cwd:
+        return {"cwd": state.settings_cwd}
+    return {}
+
+
 def stored_from_summary(
     meta: SessionMeta, state: SummaryState, *, default_provider: str, **fields: Any
 ) -> StoredThread:
@@ -128,6 +139,7 @@ def stored_from_summary(
         "first_user_message": state.first_user_message,
         "title": state.title,
         "tokens_used": state.tokens_used,
+        "settings_cwd": state.settings_cwd,
     }
     values.update(fields)
     return StoredThread(**values)

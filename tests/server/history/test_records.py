@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from threadloom.protocol.turns import ReleasedTurn
-from threadloom.server.history.records import LogView, RecordLog
+from threadloom.server.history.records import LogParts, LogView, RecordLog
 
 
 def rec(turn_id: str, status: str = "completed", items: int = 1) -> ReleasedTurn:
@@ -67,3 +68,24 @@ def test_a_view_drops_records_below_its_checkpoint() -> None:
     assert view.find("b") == 1
     assert view.drop(10)[0].id == "a"
     assert len(view) == 0
+
+
+def test_a_log_restored_from_its_parts_reads_the_same_versions() -> None:
+    log = built()
+    log.set(1, ReleasedTurn("b", "completed", 3, 4, 6, ["call-1"]))
+    restored = RecordLog.from_parts(
+        msgspec.msgpack.decode(msgspec.msgpack.encode(log.parts()), type=LogParts)
+    )
+    for ops in range(log.ops + 1):
+        assert restored.length_at(ops) == log.length_at(ops)
+        for index in range(log.length_at(ops)):
+            assert restored.version_at(index, ops) == log.version_at(index, ops)
+    assert restored.version_at(1, restored.ops).keys == ["call-1"]
+    broken = log.parts()
+    broken.previous = [*broken.previous[:-1], 99]
+    with pytest.raises(ValueError, match="out of range"):
+        RecordLog.from_parts(broken)
+    broken = log.parts()
+    broken.status = broken.status[:-1]
+    with pytest.raises(ValueError, match="different lengths"):
+        RecordLog.from_parts(broken)

@@ -151,7 +151,8 @@ async def test_listing_indexes_and_compression_are_in_place_after_an_upgrade(
     await upgrade(pg_url, schema)
 
     async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
-        assert await has_trigram_indexes(conn, schema)  # the test server has pg_trgm
+        cur = await conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        assert await has_trigram_indexes(conn, schema) == (await cur.fetchone() is not None)
         cur = await conn.execute(
             "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s",
             (schema, "threads_by_cwd%"),
@@ -167,7 +168,16 @@ async def test_listing_indexes_and_compression_are_in_place_after_an_upgrade(
             (schema,),
         )
         compressed = await cur.fetchall()
-    assert compressed == [("items", "line", "l"), ("texts", "body", "l"), ("threads", "state", "l")]
+        try:
+            await conn.execute("SET default_toast_compression = lz4")
+        except psycopg.errors.InvalidParameterValue:  # built without lz4: pglz stays
+            assert compressed == []
+        else:
+            assert compressed == [
+                ("items", "line", "l"),
+                ("texts", "body", "l"),
+                ("threads", "state", "l"),
+            ]
 
 
 async def test_a_server_without_pg_trgm_gets_no_trigram_indexes_and_search_terms_still_work(

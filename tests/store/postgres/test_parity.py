@@ -83,6 +83,7 @@ FILTERS: list[dict[str, Any]] = [
     {"cwds": ["/w/a", "/w/a", "/nowhere"], "model_providers": ["openai"]},
     {"cwds": ["/w/a", "/w/b"], "excluded_thread_ids": [thread_id_from("008")]},
     {"cwds": ["/w/a", "/w/b"], "state_db_only": True, "search_term": "alpha"},
+    {"cwds": ["/w/b", *(f"/x/{n}" for n in range(70)), "/w/a"]},  # too many to walk each
     # the default provider among others also lists threads recorded without a provider
     {"model_providers": ["other", "openai"], "source_kinds": []},
 ]
@@ -156,7 +157,8 @@ async def test_search_terms_match_the_memory_store_with_or_without_trigram_index
 ) -> None:
     memory, postgres = both
     assert isinstance(postgres, PostgresThreadStore)
-    assert postgres.db.trigram  # the test server has pg_trgm: the schema has the indexes
+    if trigram and not postgres.db.trigram:
+        pytest.skip("the test server lacks pg_trgm: the schema has no trigram indexes")
     postgres.db.trigram = trigram
     for term, cwds in itertools.product(SEARCH_TERMS, [None, ["/w/a"], ["/w/a", "/w/b"]]):
         params = ListThreadsParams(limit=4, search_term=term, cwds=cwds, model_providers=[])

@@ -121,6 +121,8 @@ class TurnIndex:
     tail: list[dict[str, Any]] = field(default_factory=list)
     projection: PaginatedProjection | None = None
     mark_every: int = MARK_EVERY
+    saved_at: int | None = None
+    """The ``end`` position of this index's copy on disk (None: not saved; ``cache.py``)."""
     _offsets: array[int] | None = field(default=None, repr=False)
 
     @classmethod

@@ -20,20 +20,54 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator
 
+import msgspec
+
 from threadloom.protocol.turns import ReleasedTurn
 
 
-def copy_record(r: ReleasedTurn) -> ReleasedTurn:
-    return ReleasedTurn(r.id, r.status, r.items, r.first_item, r.last_item, list(r.keys))
+class LogParts(msgspec.Struct, array_like=True):
+    """A ``RecordLog``'s columns, for saving it (``RecordLog.parts`` / ``from_parts``)."""
+
+    ids: list[str]
+    status: list[str]
+    items: list[int]
+    first_item: list[int]
+    last_item: list[int]
+    keys: dict[int, list[str]]
+    op_of: list[int]
+    previous: list[int]
+    latest: list[int]
+    lengths: list[int]
 
 
 class RecordLog:
-    """Every version of every released-turn record, and the length after each operation."""
+    """Every version of every released-turn record, and the length after each operation.
 
-    __slots__ = ("_latest", "_op_of", "_previous", "lengths", "versions")
+    Versions are kept in columns (a record is made when one is read): a log costs a few
+    dozen bytes per version and is saved and loaded as a handful of lists.
+    """
+
+    __slots__ = (
+        "_first_item",
+        "_ids",
+        "_items",
+        "_keys",
+        "_last_item",
+        "_latest",
+        "_op_of",
+        "_previous",
+        "_status",
+        "lengths",
+    )
 
     def __init__(self) -> None:
-        self.versions: list[ReleasedTurn] = []
+        self._ids: list[str] = []
+        self._status: list[str] = []
+        self._items = array("q")
+        self._first_item = array("q")
+        self._last_item = array("q")
+        self._keys: dict[int, list[str]] = {}
+        """The item ids other than ``item-N`` of the versions that have any."""
         self._op_of = array("q")
         """The operation that set each version."""
         self._previous = array("q")
@@ -55,8 +89,14 @@ class RecordLog:
         length = self.length_at(self.ops)
         if index > length:
             raise IndexError(f"record {index} set past the end ({length})")
-        version = len(self.versions)
-        self.versions.append(record)
+        version = len(self._ids)
+        self._ids.append(record.id)
+        self._status.append(record.status)
+        self._items.append(record.items)
+        self._first_item.append(record.first_item)
+        self._last_item.append(record.last_item)
+        if record.keys:
+            self._keys[version] = list(record.keys)
         self._op_of.append(self.ops)
         if index < len(self._latest):
             self._previous.append(self._latest[index])
@@ -70,35 +110,60 @@ class RecordLog:
         """The last ``count`` records are gone."""
         self.lengths.append(max(0, self.length_at(self.ops) - count))
 
-    def parts(self) -> tuple[list[ReleasedTurn], list[list[int]]]:
-        """The versions and the log's integer columns (``from_parts`` restores the log)."""
-        columns = [self._op_of, self._previous, self._latest, self.lengths]
-        return self.versions, [column.tolist() for column in columns]
-
-    @classmethod
-    def from_parts(cls, versions: list[ReleasedTurn], columns: list[list[int]]) -> RecordLog:
-        """The log ``parts`` described (``ValueError`` when the columns do not fit together)."""
-        op_of, previous, latest, lengths = columns
-        if not len(versions) == len(op_of) == len(previous):
-            raise ValueError("record log columns of different lengths")
-        if any(not -1 <= v < len(versions) for v in (*previous, *latest)):
-            raise ValueError("record log version out of range")
-        log = cls()
-        log.versions = versions
-        log._op_of = array("q", op_of)
-        log._previous = array("q", previous)
-        log._latest = array("q", latest)
-        log.lengths = array("q", lengths)
-        return log
-
     def version_at(self, index: int, ops: int) -> ReleasedTurn:
-        """Record ``index`` as it was after the first ``ops`` operations (it must exist)."""
+        """Record ``index`` as it was after the first ``ops`` operations (it must exist), as a
+        new record the caller may change."""
         version = self._latest[index]
         while version >= 0 and self._op_of[version] >= ops:
             version = self._previous[version]
         if version < 0:
             raise IndexError(f"record {index} did not exist after {ops} operations")
-        return self.versions[version]
+        return ReleasedTurn(
+            self._ids[version],
+            self._status[version],
+            self._items[version],
+            self._first_item[version],
+            self._last_item[version],
+            list(self._keys.get(version, ())),
+        )
+
+    def parts(self) -> LogParts:
+        """The log's columns (``from_parts`` restores it)."""
+        return LogParts(
+            self._ids,
+            self._status,
+            self._items.tolist(),
+            self._first_item.tolist(),
+            self._last_item.tolist(),
+            self._keys,
+            self._op_of.tolist(),
+            self._previous.tolist(),
+            self._latest.tolist(),
+            self.lengths.tolist(),
+        )
+
+    @classmethod
+    def from_parts(cls, parts: LogParts) -> RecordLog:
+        """The log ``parts`` describe (``ValueError`` when its columns do not fit together)."""
+        versions = len(parts.ids)
+        columns = (parts.status, parts.items, parts.first_item, parts.last_item)
+        if any(len(c) != versions for c in (*columns, parts.op_of, parts.previous)):
+            raise ValueError("record log columns of different lengths")
+        links = (parts.previous, parts.latest)
+        if any(c and not -1 <= min(c) <= max(c) < versions for c in links):
+            raise ValueError("record log version out of range")
+        log = cls()
+        log._ids = parts.ids
+        log._status = parts.status
+        log._items = array("q", parts.items)
+        log._first_item = array("q", parts.first_item)
+        log._last_item = array("q", parts.last_item)
+        log._keys = parts.keys
+        log._op_of = array("q", parts.op_of)
+        log._previous = array("q", parts.previous)
+        log._latest = array("q", parts.latest)
+        log.lengths = array("q", parts.lengths)
+        return log
 
 
 FirstIndex = Callable[[str], "int | None"]
@@ -129,7 +194,7 @@ class LogView:
             return self._added[index - self.base]
         record = self._owned.get(index)
         if record is None:
-            record = self._owned[index] = copy_record(self.log.version_at(index, self.ops))
+            record = self._owned[index] = self.log.version_at(index, self.ops)
         return record
 
     def __iter__(self) -> Iterator[ReleasedTurn]:

@@ -9,7 +9,10 @@ to come up to date is dropped (rebuilt by the next request); ``fn``'s own errors
 leave it in place.
 
 The indexes of the most recently used threads are kept (``capacity``); an index costs a few
-dozen bytes per turn, never the turns themselves.
+dozen bytes per turn, never the turns themselves. For a local store the indexes of big threads
+are also saved under ``CODEX_HOME/threadloom/turns/`` (``cache.py``): a thread this process has
+no index of starts from the saved one (``thread/read`` with ``includeTurns`` included), reading
+only what was appended since.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from threadloom.errors import ThreadloomError
 from threadloom.ids import ThreadId
 from threadloom.protocol.rollout import SESSION_META, HistoryMode, RolloutLine
 from threadloom.protocol.turns import HistoryBase, history_base
+from threadloom.server.history.cache import IndexCache
 from threadloom.server.history.index import TurnIndex, extend
 from threadloom.server.history.pages import full_turns, normalize
 from threadloom.server.history.source import (
@@ -37,6 +41,7 @@ from threadloom.server.history.source import (
     list_lineage,
 )
 from threadloom.store.base import Capability, ThreadStore
+from threadloom.store.local.layout import CodexHome
 from threadloom.store.params import LoadHistoryParams, ReadThreadParams
 from threadloom.store.records import StoredThread
 
@@ -48,9 +53,14 @@ MAX_LINEAGE = 64
 class HistoryService:
     """Turn indexes of the threads a server pages through (module docstring)."""
 
-    def __init__(self, store: ThreadStore, *, capacity: int = 32) -> None:
+    def __init__(
+        self, store: ThreadStore, *, capacity: int = 32, cache: IndexCache | None = None
+    ) -> None:
+        """``cache``: where indexes are saved (default: the local store's home; none for
+        other stores)."""
         self.store = store
         self.capacity = capacity
+        self.cache = cache if cache is not None else default_cache(store)
         self._indexes: OrderedDict[str, TurnIndex] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -63,17 +73,18 @@ class HistoryService:
     async def full_turns(self, stored: StoredThread, *, active: bool) -> list[dict[str, Any]]:
         """Every turn of the thread, as ``thread/read`` with ``includeTurns`` shows them (one
         pass over the lines when the thread has no index yet: it is built on the way)."""
-        thread_id = stored.thread_id
+        thread_id, mode = stored.thread_id, stored.history_mode
         async with self._lock(thread_id):
             source = await self._source(stored)
-            cached = self._indexes.get(thread_id)
-            if cached is not None and cached.key == source.key:
-                index, source = await self._index(stored, source)
+            cached = self._indexes.pop(thread_id, None)
+            known = await asyncio.to_thread(self._known, cached, thread_id, mode, source)
+            if known is not None:
+                index = await asyncio.to_thread(self._up_to_date, known, thread_id, mode, source)
+                self._keep(thread_id, index)
                 return await asyncio.to_thread(full_turns, index, source, active)
-            self._indexes.pop(thread_id, None)
-            fresh = TurnIndex.empty(thread_id, stored.history_mode, source)
+            fresh = TurnIndex.empty(thread_id, mode, source)
             turns: list[dict[str, Any]] = []
-            await asyncio.to_thread(extend, fresh, source, turns)
+            await asyncio.to_thread(self._build, fresh, source, turns)
             self._keep(thread_id, fresh)
             return normalize(turns, active)
 
@@ -92,9 +103,41 @@ class HistoryService:
         if source is None:
             source = await self._source(stored)
         cached = self._indexes.pop(thread_id, None)
-        index = await asyncio.to_thread(refreshed, cached, thread_id, stored.history_mode, source)
+        mode = stored.history_mode
+        index = await asyncio.to_thread(self._refresh, cached, thread_id, mode, source)
         self._keep(thread_id, index)
         return index, source
+
+    # -- indexes (in worker threads) --------------------------------------------------------------
+
+    def _known(
+        self, index: TurnIndex | None, thread_id: str, mode: HistoryMode, source: Source
+    ) -> TurnIndex | None:
+        """``index`` if it indexes ``source``, else the saved index of it, else None."""
+        if index is not None and index.key == source.key and index.mode == mode:
+            return index
+        return None if self.cache is None else self.cache.load(thread_id, mode, source)
+
+    def _refresh(
+        self, cached: TurnIndex | None, thread_id: str, mode: HistoryMode, source: Source
+    ) -> TurnIndex:
+        return self._up_to_date(
+            self._known(cached, thread_id, mode, source), thread_id, mode, source
+        )
+
+    def _up_to_date(
+        self, index: TurnIndex | None, thread_id: str, mode: HistoryMode, source: Source
+    ) -> TurnIndex:
+        index = refreshed(index, thread_id, mode, source)
+        if self.cache is not None:
+            self.cache.save(index, source)
+        return index
+
+    def _build(self, index: TurnIndex, source: Source, turns: list[dict[str, Any]]) -> None:
+        """Index every line into the empty ``index``, every turn into ``turns``."""
+        extend(index, source, turns)
+        if self.cache is not None:
+            self.cache.save(index, source)
 
     def _keep(self, thread_id: str, index: TurnIndex) -> None:
         self._indexes[thread_id] = index
@@ -172,6 +215,14 @@ class HistoryService:
         except ThreadloomError:  # an unreadable ancestor: its lines are left out
             return None
         return history.items
+
+
+def default_cache(store: ThreadStore) -> IndexCache | None:
+    """The saved indexes of a local store's home (None for other stores)."""
+    home = getattr(store, "home", None)
+    if isinstance(home, CodexHome) and Capability.RESOLVE_LEGACY_PATH in store.capabilities:
+        return IndexCache(home.turn_indexes)
+    return None
 
 
 def refreshed(

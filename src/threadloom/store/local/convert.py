@@ -16,7 +16,12 @@ from threadloom.protocol.rollout import (
 )
 from threadloom.store.local.index import FileRow
 from threadloom.store.local.reader import iter_raw_lines, open_rollout
-from threadloom.store.records import StoredThread, StoredThreadHistory, stored_from_summary
+from threadloom.store.records import (
+    StoredThread,
+    StoredThreadHistory,
+    database_listing_cwd,
+    stored_from_summary,
+)
 
 _decoder = msgspec.json.Decoder()
 
@@ -35,7 +40,7 @@ def stored_thread(
     ``listing`` picks the list name rule (last non-blank entry, trimmed) over the read rule
     (last entry as written). ``scan_path``: the listing is one Codex answers by scanning
     files, which shows the first session_meta's git overlaid by the last one; listings
-    answered from Codex's database show no parent thread.
+    answered from Codex's database show no parent thread and the recorded settings' cwd.
     """
     state = row.state
     try:
@@ -57,6 +62,7 @@ def stored_thread(
         parent_thread_id=None if listing and not scan_path else meta.parent_thread_id,
         archived=row.archived,
         git_info=None if git is None or git.is_empty else git,
+        **database_listing_cwd(meta, state, listing and not scan_path),
         history=history,
     )
 

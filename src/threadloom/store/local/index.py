@@ -184,12 +184,11 @@ class Index:
             moved: dict[str, tuple[int, Any]] = {}
             for path in gone:
                 row = conn.execute(
-                    "SELECT thread_id, recency_ms, state, size FROM files WHERE path = ?",
-                    (path,),
+                    "SELECT thread_id, recency_ms, state FROM files WHERE path = ?", (path,)
                 ).fetchone()
                 if row and row[0]:
                     touched_ids.add(row[0])
-                    moved[row[0]] = (row[1], _activity(_state_decoder.decode(row[2]), row[3]))
+                    moved[row[0]] = (row[1], _state_decoder.decode(row[2]).activity_mark())
                 conn.execute("DELETE FROM files WHERE path = ?", (path,))
                 conn.execute("DELETE FROM texts WHERE path = ?", (path,))
             for (path, _, start, _), (offset, blob) in run_jobs(scan_job, jobs, progress):
@@ -284,8 +283,9 @@ class Index:
         """Write the row of one scanned file.
 
         ``recency_ms`` (Codex's ``recencyAt``) follows the file's mtime only when the file
-        shows new activity: a file that changed without any (metadata updates appended,
-        touched, or moved: archive, unarchive) keeps the recency of its previous row, at
+        shows new activity (``SummaryState.activity_mark``): a file that changed without any
+        (metadata updates or recorded settings appended, injected items, touched, or moved:
+        archive, unarchive) keeps the recency of its previous row, at
         this path or, by thread id, in ``moved`` (rows of files that disappeared: recency,
         activity).
         """
@@ -306,13 +306,13 @@ class Index:
         mtime_ms = st.st_mtime_ns // 1_000_000
         recency_ms = mtime_ms
         prev = self.conn.execute(
-            "SELECT texts_offset, text_state, recency_ms, state, size FROM files WHERE path = ?",
+            "SELECT texts_offset, text_state, recency_ms, state FROM files WHERE path = ?",
             (path,),
         ).fetchone()
-        before = (prev[2], _activity(_state_decoder.decode(prev[3]), prev[4])) if prev else None
+        before = (prev[2], _state_decoder.decode(prev[3]).activity_mark()) if prev else None
         if before is None and thread_id is not None:
             before = moved.get(thread_id)
-        if before is not None and before[1] == _activity(state, st.st_size):
+        if before is not None and before[1] == state.activity_mark():
             recency_ms = before[0]
         if resumed:
             if prev is not None:
@@ -647,15 +647,6 @@ def _apply_names(conn: sqlite3.Connection, data: bytes, seq: int) -> int:
             (thread_id, name if trimmed else None, listed, trimmed or None, n),
         )
     return consumed
-
-
-def _activity(state: SummaryState, size: int) -> tuple[Any, ...]:
-    """A file's activity mark: a paginated rollout only grows by activity (its metadata
-    updates live in Codex's database), so its size is part of it."""
-    paginated = state.meta_payload is not None and (
-        state.meta_payload.get("history_mode") == "paginated"
-    )
-    return (*state.activity_mark(), size if paginated else None)
 
 
 def _rollout_file(home: CodexHome, path: Path) -> RolloutFile | None:

@@ -20,6 +20,8 @@ from threadloom.protocol.paths import (
 
 INDEX_DIR = "threadloom"
 INDEX_FILE = "index_1.sqlite"
+TURN_INDEX_DIR = "turns"
+"""Saved turn indexes of big threads (``server/history/cache.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class CodexHome:
         self.state_db = self.root / STATE_DB
         self.index_dir = self.root / INDEX_DIR
         self.index_db = self.index_dir / INDEX_FILE
+        self.turn_indexes = self.index_dir / TURN_INDEX_DIR
 
     @classmethod
     def from_env(cls, explicit: str | os.PathLike[str] | None = None) -> CodexHome:

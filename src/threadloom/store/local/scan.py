@@ -1,13 +1,13 @@
 """Fast, resumable extraction of listing metadata and search texts from a rollout file.
 
 A summary only depends on a few lines: the session_meta lines, the first user message (or
-goal), the last turn_context and the last token count. Those are found with memchr-speed
-searches for their quoted type names over a memory map, and only the lines found are decoded
-and checked; every other byte is never parsed. A quoted type name cannot occur inside a JSON
-string (its quotes would be escaped), so the search misses no line, whatever its key order or
-spacing; a false hit is decoded, rejected and skipped. A scan resumes from the byte offset
-where the previous one stopped, always just after a complete line. Compressed rollouts are
-streamed line by line instead.
+goal), the last turn_context, the last accepted thread settings, the last turn start and the
+last token count. Those are found with memchr-speed searches for their quoted type names over
+a memory map, and only the lines found are decoded and checked; every other byte is never
+parsed. A quoted type name cannot occur inside a JSON string (its quotes would be escaped), so
+the search misses no line, whatever its key order or spacing; a false hit is decoded, rejected
+and skipped. A scan resumes from the byte offset where the previous one stopped, always just
+after a complete line. Compressed rollouts are streamed line by line instead.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from threadloom.protocol.applied_settings import accepted_settings
 from threadloom.protocol.policy import kept_on_read
 from threadloom.protocol.rollout import RESPONSE_ITEM, SESSION_META, TURN_CONTEXT, HistoryMode
 from threadloom.protocol.summary import RELEVANT_EVENTS, SummaryState
@@ -145,6 +146,17 @@ def _summary_lines(region: _Region, state: SummaryState) -> list[Line]:
             first = next(region.hits(b'"turn_context"', _is(TURN_CONTEXT)), None)
             if first is not None:
                 lines.append(first)
+    is_settings = _event("thread_settings_applied")
+    settings = region.last(
+        b'"thread_settings_applied"',
+        lambda k, p: is_settings(k, p) and accepted_settings(p) is not None,
+    )
+    if settings is not None:
+        lines.append(settings)
+    for marker in (b'"task_started"', b'"turn_started"'):
+        started = region.last(marker, _event("task_started"))
+        if started is not None:
+            lines.append(started)
     tokens = region.last(
         b'"token_count"',
         lambda k, p: _event("token_count")(k, p) and isinstance(p.get("info"), dict),

@@ -99,6 +99,17 @@ MIGRATIONS: tuple[str, ...] = (
         memory_mode TEXT
     );
     """,
+    # 3: summaries follow thread settings and turn starts: every file is scanned again (its
+    # cached summary and texts are dropped; names, overrides and spawn edges stay)
+    """
+    DROP TRIGGER texts_ad;
+    DELETE FROM texts;
+    INSERT INTO texts_fts(texts_fts) VALUES ('delete-all');
+    CREATE TRIGGER texts_ad AFTER DELETE ON texts BEGIN
+        INSERT INTO texts_fts(texts_fts, rowid, body) VALUES ('delete', old.id, old.body);
+    END;
+    DELETE FROM files;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -137,8 +137,9 @@ class StoreCore:
             async with conn.transaction():
                 await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 row = await self._row(conn, thread_id, include_archived=include_archived)
-                paginated = row.history_mode == HistoryMode.PAGINATED
-                every = lines == EVERY or (lines == FOR_FORK and paginated)
+                every = lines == EVERY or (
+                    lines == FOR_FORK and row.history_mode == HistoryMode.PAGINATED
+                )
                 return row, await _lines(conn, row, last, every=every)
 
         return await self.db.read(run)

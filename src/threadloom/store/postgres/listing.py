@@ -39,6 +39,9 @@ _NS_PER_MS = 1_000_000
 _MAX_CHUNK = 2048
 """Rows per query at most (while a database-only search filters them, chunks grow)."""
 
+_MAX_WALKS = 64
+"""Cwds walked one by one at most (beyond, one walk of the sort index filters them)."""
+
 _LISTED_NAME = "coalesce(t.list_name_text, t.title_name, '')"
 """The name a search term matches: the expression of its trigram index (schema.LISTED_NAME)."""
 
@@ -131,8 +134,10 @@ class _PageQuery:
         cls, where: list[str], args: list[Any], cwds: list[str] | None, key: str, direction: str
     ) -> _PageQuery:
         distinct = list(dict.fromkeys(pg_text(c) or "" for c in cwds or ()))
-        if cwds is None or len(distinct) <= 1:
-            if cwds is not None:
+        if cwds is None or len(distinct) <= 1 or len(distinct) > _MAX_WALKS:
+            if len(distinct) > _MAX_WALKS:
+                where, args = [*where, "t.cwd = ANY(%s::text[])"], [*args, distinct]
+            elif cwds is not None:
                 where = [*where, "t.cwd = %s" if distinct else "false"]
                 args = [*args, *distinct]
             query = (

@@ -20,7 +20,12 @@ from threadloom.protocol.codec import decode_json, encode_json
 from threadloom.protocol.rollout import GitInfo, HistoryMode, InvalidSessionMeta, SessionMeta
 from threadloom.protocol.summary import SummaryState
 from threadloom.protocol.texts import TextState
-from threadloom.store.records import StoredThread, StoredThreadHistory, stored_from_summary
+from threadloom.store.records import (
+    StoredThread,
+    StoredThreadHistory,
+    database_listing_cwd,
+    stored_from_summary,
+)
 
 _state_encoder = msgspec.msgpack.Encoder()
 _state_decoder = msgspec.msgpack.Decoder(SummaryState)
@@ -195,6 +200,7 @@ class ThreadRow:
             archived=self.archived,
             archived_at_ms=self.archived_at_ms,
             git_info=self.git(scan=listing and scan_path),
+            **database_listing_cwd(meta, self.state, listing and not scan_path),
             memory_mode=self.memory_mode(),
             history=history,
         )

@@ -9,7 +9,7 @@ it on first use; ``threadloom db upgrade URL`` runs it ahead of time.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from threadloom.errors import CorruptData
+from threadloom.store.postgres.resummarize import fold_thread_settings
 
 DEFAULT_SCHEMA = "threadloom"
 VERSION_TABLE = "schema_version"
@@ -29,6 +30,8 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    backfill: Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]] | None = None
+    """Run after the statements, in the same transaction: data SQL alone cannot derive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "threads, items, search texts, writers, idempotency keys, spawn edges", _V1),
     Migration(2, "copied files (path, mtime, torn tail, digest), skipped lines, name entries", _V2),
     Migration(3, "listing indexes (cwd, search-term trigrams), lz4 line compression", _V3),
+    Migration(4, "summaries follow recorded thread settings", (), fold_thread_settings),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -319,6 +323,8 @@ async def upgrade_connection(
                 continue
             for statement in migration.statements:
                 await conn.execute(statement.encode())
+            if migration.backfill is not None:
+                await migration.backfill(conn)
             await conn.execute(
                 sql.SQL("INSERT INTO {} (version, description) VALUES (%s, %s)").format(
                     sql.Identifier(VERSION_TABLE)
