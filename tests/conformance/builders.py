@@ -115,6 +115,25 @@ def turn_context(
     return RolloutLine(timestamp=LINE_TIME, type=TURN_CONTEXT, payload=payload)
 
 
+def settings_applied(model: str, *, effort: str | None = None, cwd: str = "/w/a") -> RolloutLine:
+    """A ``thread_settings_applied`` event (what Codex records when it resumes a thread)."""
+    settings: dict[str, Any] = {
+        "model": model,
+        "model_provider_id": "openai",
+        "approval_policy": "on-request",
+        "approvals_reviewer": "user",
+        "permission_profile": {"type": "disabled"},
+        "cwd": cwd,
+    }
+    if effort is not None:
+        settings["reasoning_effort"] = effort
+    settings["collaboration_mode"] = {
+        "mode": "default",
+        "settings": {"model": model, "reasoning_effort": effort, "developer_instructions": None},
+    }
+    return event({"type": "thread_settings_applied", "thread_settings": settings})
+
+
 def response_message(role: str, text: str) -> RolloutLine:
     """A ``response_item`` message (model context; never a preview or a search text)."""
     kind = "output_text" if role == "assistant" else "input_text"

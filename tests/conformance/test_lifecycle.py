@@ -25,6 +25,7 @@ from .builders import (
     create_params,
     make_thread,
     response_message,
+    settings_applied,
     task_complete,
     task_started,
     token_count,
@@ -219,6 +220,26 @@ async def test_listing_metadata_is_derived_from_the_appended_lines(store: Thread
     assert thread.title == "fix the bug"
     assert thread.model == "gpt-6"
     assert thread.tokens_used == 210
+
+
+async def test_recorded_thread_settings_give_the_model_effort_and_read_cwd(
+    store: ThreadStore,
+) -> None:
+    resumed = [*turn("question", model="gpt-5"), settings_applied("gpt-6", cwd="/w/b")]
+    tid = await make_thread(store, *resumed)
+    later = [settings_applied("gpt-6", effort="high"), turn_context("gpt-7", effort="low")]
+    other = await make_thread(store, *turn("another"), *later, created_ms=BASE_MS + 1000)
+
+    thread = await store.read_thread(ReadThreadParams(thread_id=tid))
+    scanned = await store.list_threads(ListThreadsParams())
+    database = await store.list_threads(ListThreadsParams(search_term="question"))
+
+    assert (thread.model, thread.reasoning_effort, thread.settings_cwd) == ("gpt-6", None, "/w/b")
+    assert [(t.thread_id, t.model, t.cwd) for t in scanned.items] == [
+        (other, "gpt-7", "/w/a"),
+        (tid, "gpt-6", "/w/a"),
+    ]
+    assert [(t.model, t.cwd) for t in database.items] == [("gpt-6", "/w/b")]
 
 
 async def test_an_image_only_first_message_previews_as_image(store: ThreadStore) -> None:

@@ -227,3 +227,22 @@ def test_a_non_json_payload_is_refused() -> None:
 def test_only_rollout_lines_are_accepted(given: Any) -> None:
     with pytest.raises(InvalidRequest, match="expected a RolloutLine"):
         PersistFilter(LIMITED, LEGACY).apply([given])
+
+
+def test_given_encodings_are_kept_for_the_kept_lines() -> None:
+    given = [ALWAYS[0], NEVER[0], LEGACY_ONLY[0], ALWAYS[-1]]
+    marked = [b"meta bytes", b"dropped", b"user message bytes", b"tools bytes"]
+
+    lines, encoded = PersistFilter(LIMITED, LEGACY).apply(given, marked)
+
+    assert lines == [ALWAYS[0], LEGACY_ONLY[0], ALWAYS[-1]]
+    assert encoded == [b"meta bytes", b"user message bytes", b"tools bytes"]
+
+
+def test_a_line_the_policy_rewrites_is_encoded_again() -> None:
+    end = ev("exec_command_end", call_id="c1", stdout="out", aggregated_output="out", exit_code=0)
+
+    (written,), (data,) = PersistFilter(EXTENDED, LEGACY).apply([end], [encode_line(end)])
+
+    assert written.payload["stdout"] == ""
+    assert data == encode_line(written) != encode_line(end)

@@ -10,8 +10,10 @@ copy (the child's ``history_base`` points into the parent), the settings, then t
 
 Re-serialisation is the identity for lines already in Codex's canonical form, but deciding
 that needs the line decoded and validated, which the turn reducer needs anyway; so every line
-is decoded once, its typed payload checked against the decoded one without rebuilding it
-(``canonical.canonical_already``; rebuilt only when it differs), and encoded once.
+is decoded once, and its canonical payload encoded once (``fork_copy``, in a worker thread).
+Rebuilding the payload costs about what checking it against the decoded one would, and
+copying a line's bytes would need them proven canonical (escapes, spacing, numbers), which
+costs an encoding too; so every copy is rebuilt and encoded.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from threadloom.ids import new_uuid7
 from threadloom.protocol.items import PASSTHROUGH, Malformed, ParsedItem, UnknownItem
 from threadloom.protocol.rollout import EVENT_MSG, RESPONSE_ITEM, RolloutLine
 from threadloom.protocol.turns import load_line
-from threadloom.runtime.canonical import canonical_already
 from threadloom.runtime.history import HistoryScan, OpenTurn
 
 ITEM_ID_PREFIXES = {
@@ -78,8 +79,7 @@ def canonical_line(line: RolloutLine, stamp: str) -> tuple[RolloutLine, ParsedIt
     parsed = load_line(line)
     if parsed is None or isinstance(parsed, UnknownItem | Malformed):
         return None
-    # Most lines are canonical already: their decoded payload is then written as it is.
-    payload = line.payload if canonical_already(parsed, line.payload) else parsed.to_payload()
+    payload = parsed.to_payload()
     if line.type == RESPONSE_ITEM and isinstance(payload, dict):
         payload = with_item_id(payload)
     copy = RolloutLine(timestamp=stamp, type=line.type, payload=payload, metadata=line.metadata)

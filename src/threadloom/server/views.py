@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import msgspec
+
 from threadloom.api.thread import thread_json
 from threadloom.runtime import LoadedThread
 from threadloom.runtime.settings import DEFAULT_MODEL, ThreadSettings
@@ -62,7 +64,10 @@ def resumed_thread_json(
     stored: StoredThread, loaded: LoadedThread, config: ServerConfig, turns: list[Any] | None
 ) -> dict[str, Any]:
     """The Thread object ``thread/resume`` returns: the stored record as ``thread/read``
-    reports it (times included), with what loading the thread set."""
+    reports it, with what loading the thread set (the settings it recorded are a write: a
+    thread described from its row shows its time)."""
+    written = max(stored.updated_at_ms, loaded.live.metadata.updated_at_ms)
+    stored = msgspec.structs.replace(stored, updated_at_ms=written)
     out = thread_json(stored, listing=False, turns=turns)
     if not out["preview"] and loaded.preview:
         out["preview"] = loaded.preview

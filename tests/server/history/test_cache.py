@@ -111,6 +111,13 @@ async def test_a_new_process_pages_from_the_saved_index_without_replaying(
     assert 0 < feeds.take() < lines // 4  # one page of lines past a checkpoint
     assert await second.full() == turns
     await second.close()
+    feeds.take()
+    third = Process(home)  # thread/read includeTurns first: one pass over the lines, no more
+    assert await third.full() == turns
+    assert feeds.take() == lines
+    assert await third.count() == 40
+    assert feeds.take() == 0
+    await third.close()
 
 
 async def test_a_grown_file_goes_on_from_the_saved_end(home: Path, feeds: Feeds) -> None:

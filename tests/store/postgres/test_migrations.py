@@ -153,6 +153,12 @@ async def test_listing_indexes_and_compression_are_in_place_after_an_upgrade(
     async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
         cur = await conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
         assert await has_trigram_indexes(conn, schema) == (await cur.fetchone() is not None)
+        cur = await conn.execute(  # appends rewrite rows: searches read short pending lists
+            "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname LIKE %s",
+            (schema, "%trgm"),
+        )
+        assert all(r[0] == ["gin_pending_list_limit=64"] for r in await cur.fetchall())
         cur = await conn.execute(
             "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s",
             (schema, "threads_by_cwd%"),

@@ -77,9 +77,8 @@ class HistoryService:
         async with self._lock(thread_id):
             source = await self._source(stored)
             cached = self._indexes.pop(thread_id, None)
-            known = await asyncio.to_thread(self._known, cached, thread_id, mode, source)
-            if known is not None:
-                index = await asyncio.to_thread(self._up_to_date, known, thread_id, mode, source)
+            index = await asyncio.to_thread(self._refresh_known, cached, thread_id, mode, source)
+            if index is not None:
                 self._keep(thread_id, index)
                 return await asyncio.to_thread(full_turns, index, source, active)
             fresh = TurnIndex.empty(thread_id, mode, source)
@@ -121,9 +120,18 @@ class HistoryService:
     def _refresh(
         self, cached: TurnIndex | None, thread_id: str, mode: HistoryMode, source: Source
     ) -> TurnIndex:
-        return self._up_to_date(
-            self._known(cached, thread_id, mode, source), thread_id, mode, source
-        )
+        """The index of ``source`` brought up to date: ``cached`` or the saved one extended,
+        else a new one."""
+        known = self._known(cached, thread_id, mode, source)
+        return self._up_to_date(known, thread_id, mode, source)
+
+    def _refresh_known(
+        self, cached: TurnIndex | None, thread_id: str, mode: HistoryMode, source: Source
+    ) -> TurnIndex | None:
+        """As ``_refresh``, but None when neither ``cached`` nor a saved index is of
+        ``source`` (the caller builds one on its own)."""
+        known = self._known(cached, thread_id, mode, source)
+        return None if known is None else self._up_to_date(known, thread_id, mode, source)
 
     def _up_to_date(
         self, index: TurnIndex | None, thread_id: str, mode: HistoryMode, source: Source

@@ -8,6 +8,7 @@ from threadloom.api import decode as d
 from threadloom.api.params import list_params
 from threadloom.api.thread import list_result_json
 from threadloom.server.app import Call, Handler, decodes
+from threadloom.server.views import effective_settings, environments
 
 
 def _decode_list(raw: Any) -> None:
@@ -22,6 +23,9 @@ async def thread_list(call: Call) -> dict[str, Any]:
         loaded = call.server.manager.get(thread["id"])
         if loaded is not None:
             thread["status"] = loaded.status
+            thread["environments"] = environments(
+                effective_settings(loaded, call.server.config).cwd
+            )
     return result
 
 

@@ -197,7 +197,9 @@ _V3 = (
     " WHERE preview IS NOT NULL",
     # A listing's search term (a substring of the preview or the listed name) is found
     # through trigram indexes, when the server has pg_trgm (installed in ``public`` unless it
-    # is installed already, wherever it is); without it the search scans.
+    # is installed already, wherever it is); without it the search scans. Every append
+    # rewrites its thread's row, so their pending lists (which every search reads through)
+    # are kept short.
     f"""
     DO $$
     DECLARE
@@ -214,9 +216,11 @@ _V3 = (
             JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
         IF ops IS NOT NULL THEN
             EXECUTE format('CREATE INDEX {TRIGRAM_INDEXES[0]} ON threads USING gin'
-                ' (preview %s) WHERE preview IS NOT NULL', ops);
+                ' (preview %s) WITH (gin_pending_list_limit = 64)'
+                ' WHERE preview IS NOT NULL', ops);
             EXECUTE format('CREATE INDEX {TRIGRAM_INDEXES[1]} ON threads USING gin'
-                ' (({LISTED_NAME.replace("'", "''")}) %s) WHERE preview IS NOT NULL', ops);
+                ' (({LISTED_NAME.replace("'", "''")}) %s) WITH (gin_pending_list_limit = 64)'
+                ' WHERE preview IS NOT NULL', ops);
         END IF;
     END
     $$

@@ -1,0 +1,89 @@
+"""What a history records about its settings, read from a rollout file: the chunked marker
+search of ``recorded_settings_of_file`` finds exactly the lines a line-by-line pass decodes."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from threadloom.runtime import history
+from threadloom.runtime.config import RecordedSettings
+from threadloom.runtime.history import recorded_settings, recorded_settings_of_file
+from threadloom.runtime.settings import ThreadSettings
+from threadloom.store.local.reader import iter_lines
+from threadloom.testing import RolloutBuilder, uuid7
+
+BASE_MS = 1_735_905_600_000
+
+
+def context(cwd: str, model: str, approval: str = "never") -> dict[str, object]:
+    return {
+        "cwd": cwd,
+        "approval_policy": approval,
+        "sandbox_policy": {"type": "danger-full-access"},
+        "model": model,
+        "summary": "auto",
+    }
+
+
+def applied(thread_id: str, cwd: str, approval: str, effort: str | None) -> dict[str, object]:
+    settings = ThreadSettings(
+        model="m2",
+        model_provider="openai",
+        cwd=cwd,
+        approval_policy=approval,
+        reasoning_effort=effort,
+    )
+    return settings.applied_event(thread_id)
+
+
+def settings_thread(tmp_path: Path, *, torn_marker: bool) -> Path:
+    """Settings recorded several times between long lines, a marker inside a string, a bad
+    line holding a marker, and (``torn_marker``) a torn last line holding one."""
+    thread_id = uuid7(BASE_MS, random.Random(3))
+    b = RolloutBuilder(thread_id, created=BASE_MS, cwd="/proj")
+    b.turn("first", "one", turn_id="s1")
+    b.line("turn_context", {**context("/a", "m1"), "turn_id": "s1"})
+    b.turn("long", "x" * 5000 + '"turn_context"' + "y" * 3000, turn_id="s2")
+    b.event(applied(thread_id, "/b", "untrusted", "high"))
+    b.raw(b'{"type":"turn_context","payload": not json')
+    b.line("turn_context", {**context("/c", "m3", "on-request"), "turn_id": "s3"})
+    b.event({**applied(thread_id, "/d", "on-request", None), "thread_settings": {"cwd": 3}})
+    b.turn("last", "done", turn_id="s4")
+    b.event(applied(thread_id, "/e", "never", "low"))
+    if torn_marker:
+        b.torn(b'{"timestamp":"2025-01-03T12:00:00.000Z","type":"turn_context","payload":{"cwd"')
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b.to_bytes())
+    return path
+
+
+def line_by_line(path: Path) -> RecordedSettings:
+    return recorded_settings(iter_lines(path))
+
+
+@pytest.mark.parametrize("chunk", [64, 1000, 4096, 1 << 20])
+@pytest.mark.parametrize("torn_marker", [False, True])
+def test_the_chunked_search_reads_what_a_line_by_line_pass_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, torn_marker: bool
+) -> None:
+    path = settings_thread(tmp_path, torn_marker=torn_marker)
+    monkeypatch.setattr(history, "_MARKER_CHUNK", chunk)
+
+    found = recorded_settings_of_file(path)
+
+    assert found == line_by_line(path)
+    assert (found.cwd, found.approval_policy, found.model) == ("/e", "never", "m2")
+    assert found.reasoning_effort == "low"
+
+
+def test_a_file_without_settings_records_nothing(tmp_path: Path) -> None:
+    thread_id = uuid7(BASE_MS, random.Random(4))
+    b = RolloutBuilder(thread_id, created=BASE_MS, cwd="/proj")
+    b.user_message("hello")
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b.to_bytes())
+
+    assert recorded_settings_of_file(path) == RecordedSettings()
