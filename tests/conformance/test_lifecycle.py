@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from threadloom.errors import Conflict, InvalidRequest, NotFound, Unsupported
@@ -292,6 +294,24 @@ async def test_updated_at_never_moves_backwards_when_lines_are_appended(
     assert after.updated_at_ms >= before.updated_at_ms
     assert after.recency_at_ms == after.updated_at_ms
     assert after.created_at_ms == before.created_at_ms
+
+
+async def test_recorded_settings_and_injected_items_are_no_activity_but_a_turn_is(
+    store: ThreadStore,
+) -> None:
+    tid = await make_thread(store, *turn("first"), keep_writer=True)
+    before = await store.read_thread(ReadThreadParams(thread_id=tid))
+    await asyncio.sleep(0.01)  # any new activity would carry a later time
+
+    quiet = [settings_applied("gpt-6"), response_message("user", "injected")]
+    await store.append_items(AppendItemsParams(thread_id=tid, items=quiet))
+    after_quiet = await store.read_thread(ReadThreadParams(thread_id=tid))
+    await store.append_items(AppendItemsParams(thread_id=tid, items=turn("second")))
+    after_turn = await store.read_thread(ReadThreadParams(thread_id=tid))
+
+    assert after_quiet.updated_at_ms >= before.updated_at_ms
+    assert after_quiet.recency_at_ms == before.recency_at_ms
+    assert after_turn.recency_at_ms > before.recency_at_ms
 
 
 async def test_flush_makes_appended_lines_readable_while_the_writer_stays_open(

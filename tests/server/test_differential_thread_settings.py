@@ -136,8 +136,9 @@ INJECTED = [{"type": "message", "role": "user", "content": [{"type": "input_text
 
 def write_home(home: Path) -> Path:
     for name, (n, fill, options) in THREADS.items():
-        options = {"cwd": "/meta", **options}
-        b = RolloutBuilder(IDS[name], created=CREATED_MS + n * 60_000, **options)
+        b = RolloutBuilder(
+            IDS[name], created=CREATED_MS + n * 60_000, **{"cwd": "/meta", **options}
+        )
         fill(b)
         b.write(home, mtime_ms=CREATED_MS + 86_400_000 + n * 1000)
     return home

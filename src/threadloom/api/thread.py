@@ -9,7 +9,7 @@ observed on Codex 0.169.0:
 * ``thread/read`` of a legacy thread with a non-empty preview describes it from its rollout:
   ``updatedAt == createdAt`` and ``threadSource`` null; paginated threads and legacy ones
   without a preview are described from the database row: the file's mtime, the session's
-  ``thread_source``. Loaded or not: a loaded thread's times are those of its row too;
+  ``thread_source``. A loaded thread is described the same way, from its live metadata;
 * ``thread/read`` shows the ``cwd`` of the last recorded thread settings
   (``thread_settings_applied``), listings the session's;
 * ``threadSource`` is null in listings;

@@ -25,7 +25,8 @@ key counts in whole seconds there (its rows keep creation times in seconds) unle
 was found by a search through its name alone (those come from the names file, with
 milliseconds). Database listings show no ``parentThreadId`` (the rows have no such column),
 and the ``cwd`` of the last recorded thread settings (``thread_settings_applied``) where there
-is one; cwd filters still match the session's cwd.
+is one. Not reproduced: filters match the session's cwd and provider, where a database-only
+listing of Codex matches (and its database listings show) the settings' ones.
 
 A database-only listing (``useStateDbOnly: true`` or any ``sectionId``, even ``null``) takes
 the database's answer whatever the filters, so it orders by milliseconds even with a cwd or

@@ -97,7 +97,8 @@ class _Thread:
     meta: SessionMeta
     updated_at_ms: int
     recency_at_ms: int = 0
-    """Last activity: appended lines move it; metadata updates and unarchiving do not."""
+    """Last activity: appended lines that show some (``SummaryState.activity_mark``) move it;
+    recorded settings, injected items, metadata updates and unarchiving do not."""
     lines: list[RolloutLine] = field(default_factory=list)
     state: SummaryState = field(default_factory=SummaryState)
     text_state: TextState = field(default_factory=TextState)
@@ -247,9 +248,12 @@ class InMemoryThreadStore:
                 lines = [_snapshot(line) for line in params.items]
             now = self._clock()
             thread = self._materialise(writer, now)
+            before = thread.state.activity_mark()
             for line in lines:
                 thread.append(line)
-            thread.updated_at_ms = thread.recency_at_ms = now
+            thread.updated_at_ms = now
+            if thread.state.activity_mark() != before:
+                thread.recency_at_ms = now
 
     async def persist_thread(self, params: ThreadIdParams) -> None:
         async with self._lock:

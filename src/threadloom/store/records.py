@@ -99,7 +99,7 @@ class IndexStats(msgspec.Struct, frozen=True, kw_only=True):
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-def database_listing_cwd(meta: SessionMeta, state: SummaryState, database: bool) -> dict[str, Any]:
+def database_listing_cwd(state: SummaryState, database: bool) -> dict[str, Any]:
     """``cwd`` of a thread in a listing Codex answers from its database (its rows follow the
     recorded settings' cwd) as a ``stored_from_summary`` field; nothing for other views."""
     if database and state.settings_cwd:

@@ -21,9 +21,9 @@ def settings(b: RolloutBuilder, **changes: Any) -> RolloutBuilder:
     return b.event(event(**changes))
 
 
-def rollouts() -> dict[str, tuple[RolloutBuilder, str]]:
-    """Files whose summaries depend on where the last accepted settings are, with the model
-    each shows."""
+def rollouts() -> dict[str, tuple[RolloutBuilder, str | None]]:
+    """Files whose summaries depend on where the last accepted settings and turn starts are,
+    with the model each shows."""
 
     def builder() -> RolloutBuilder:
         return RolloutBuilder(THREAD_ID, created=1_760_000_000_000, cwd="/meta")
@@ -36,7 +36,13 @@ def rollouts() -> dict[str, tuple[RolloutBuilder, str]]:
         cwd="relative",
     )
     resumed = settings(builder().turn("one", "ok"), model="ts").turn("two", "ok", model="tc2")
+    renamed = (
+        builder().turn("one", "ok", model="tc").event({"type": "turn_started", "turn_id": "x"})
+    )
+    only_renamed = builder().event({"type": "turn_started", "turn_id": "y"}).user_message("one")
     return {
+        "a turn start spelled the other way": (renamed, "tc"),
+        "only turn starts spelled the other way": (only_renamed, None),
         "settings after the turn": (after, "ts"),
         "settings before the turn": (before, "tc"),
         "rejected settings last": (rejected_last, "ts"),

@@ -160,6 +160,12 @@ async def test_listing_indexes_and_compression_are_in_place_after_an_upgrade(
         )
         assert all(r[0] == ["gin_pending_list_limit=64"] for r in await cur.fetchall())
         cur = await conn.execute(
+            "SELECT attstattarget FROM pg_attribute"
+            " WHERE attrelid = format('%%I.threads', %s::text)::regclass AND attname = 'preview'",
+            (schema,),
+        )
+        assert await cur.fetchone() == (1000,)
+        cur = await conn.execute(
             "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s",
             (schema, "threads_by_cwd%"),
         )

@@ -62,7 +62,7 @@ def stored_thread(
         parent_thread_id=None if listing and not scan_path else meta.parent_thread_id,
         archived=row.archived,
         git_info=None if git is None or git.is_empty else git,
-        **database_listing_cwd(meta, state, listing and not scan_path),
+        **database_listing_cwd(state, listing and not scan_path),
         history=history,
     )
 

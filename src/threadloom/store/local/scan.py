@@ -153,10 +153,10 @@ def _summary_lines(region: _Region, state: SummaryState) -> list[Line]:
     )
     if settings is not None:
         lines.append(settings)
-    for marker in (b'"task_started"', b'"turn_started"'):
-        started = region.last(marker, _event("task_started"))
-        if started is not None:
-            lines.append(started)
+    started = region.last(b'"task_started"', _event("task_started"))
+    after = _Region(region.data, started[0], region.end) if started is not None else region
+    renamed = after.last(b'"turn_started"', _event("task_started"))  # the other spelling
+    lines += [line for line in (started, renamed) if line is not None]
     tokens = region.last(
         b'"token_count"',
         lambda k, p: _event("token_count")(k, p) and isinstance(p.get("info"), dict),

@@ -185,7 +185,8 @@ class StoreCore:
     ) -> ThreadRow:
         """Write lines through the thread's writer (materialising it first if needed),
         atomically; ``lines`` may be computed from the row as it is when the write starts.
-        ``activity``: the lines are activity (they move ``recency_at``)."""
+        ``activity``: the lines may be activity (they move ``recency_at`` when they change
+        the summary's ``activity_mark``)."""
         async with writer.lock:
             if writer.lost:
                 raise Conflict(
@@ -215,9 +216,10 @@ class StoreCore:
         todo = _unsent(writer, row, lines(row) if callable(lines) else lines)
         if not todo:
             return row
+        before = row.state.activity_mark()
         batch = apply(row, todo, writer.paginated)
         row.updated_ms = self._clock()
-        if activity:
+        if activity and row.state.activity_mark() != before:
             row.recency_ms = row.updated_ms
         async with self.db.one_statement() as conn:
             cur = await append_batch(conn, row, batch, self.claims.guard(writer))
@@ -264,9 +266,10 @@ class StoreCore:
             return row
         if row.torn_tail:
             await close_torn(conn, row)
+        before = row.state.activity_mark()
         batch = apply(row, todo, writer.paginated)
         row.updated_ms = now
-        if activity:
+        if activity and row.state.activity_mark() != before:
             row.recency_ms = now
         await store_batch(conn, row, batch)
         return row

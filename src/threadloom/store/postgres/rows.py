@@ -200,7 +200,7 @@ class ThreadRow:
             archived=self.archived,
             archived_at_ms=self.archived_at_ms,
             git_info=self.git(scan=listing and scan_path),
-            **database_listing_cwd(meta, self.state, listing and not scan_path),
+            **database_listing_cwd(self.state, listing and not scan_path),
             memory_mode=self.memory_mode(),
             history=history,
         )
