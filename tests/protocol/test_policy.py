@@ -60,7 +60,7 @@ def test_long_output_keeps_both_ends_and_counts_what_it_cut() -> None:
 
 
 @given(
-    st.text(st.characters(blacklist_characters="…"), max_size=4000),
+    st.text(st.characters(blacklist_characters="…", blacklist_categories=("Cs",)), max_size=4000),
     st.integers(min_value=4, max_value=200),
 )
 def test_truncation_never_splits_a_character_and_fits_the_budget(text: str, limit: int) -> None:
@@ -75,6 +75,11 @@ def test_truncation_never_splits_a_character_and_fits_the_budget(text: str, limi
         assert len(tail.encode()) <= limit // 2
         assert text.startswith(head)
         assert text.endswith(tail)
+
+
+def test_a_lone_surrogate_is_kept_not_an_error() -> None:
+    text = "\ud800" + "x" * 20
+    assert truncate_middle(text, 8) == "\ud800x…16 chars truncated…xxxx"
 
 
 def test_extended_exec_output_is_cut_and_other_streams_cleared() -> None:

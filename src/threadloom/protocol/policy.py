@@ -147,9 +147,10 @@ def truncate_middle(text: str, limit: int = EXEC_OUTPUT_LIMIT) -> str:
 
     The prefix is the longest run of whole characters within ``limit // 2`` bytes, the suffix
     starts at the first character boundary at or after ``len - limit // 2``; the characters in
-    between are replaced by ``…N chars truncated…`` (rollout-format 10.4).
+    between are replaced by ``…N chars truncated…`` (rollout-format 10.4). A lone surrogate
+    (never in Codex's text, but a Python string may hold one) is kept, not an error.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "surrogatepass")
     if len(data) <= limit:
         return text
     half = limit // 2
@@ -159,8 +160,8 @@ def truncate_middle(text: str, limit: int = EXEC_OUTPUT_LIMIT) -> str:
     tail_start = len(data) - half
     while tail_start < len(data) and (data[tail_start] & 0xC0) == 0x80:
         tail_start += 1
-    head = data[:head_end].decode("utf-8")
-    tail = data[tail_start:].decode("utf-8")
+    head = data[:head_end].decode("utf-8", "surrogatepass")
+    tail = data[tail_start:].decode("utf-8", "surrogatepass")
     removed = len(text) - len(head) - len(tail)
     return f"{head}…{removed} chars truncated…{tail}"
 

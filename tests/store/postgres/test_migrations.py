@@ -158,7 +158,7 @@ async def test_listing_indexes_and_compression_are_in_place_after_an_upgrade(
             " WHERE n.nspname = %s AND c.relname LIKE %s",
             (schema, "%trgm"),
         )
-        assert all(r[0] == ["gin_pending_list_limit=64"] for r in await cur.fetchall())
+        assert all(r[0] == ["gin_pending_list_limit=256"] for r in await cur.fetchall())
         cur = await conn.execute(
             "SELECT attstattarget FROM pg_attribute"
             " WHERE attrelid = format('%%I.threads', %s::text)::regclass AND attname = 'preview'",

@@ -216,10 +216,10 @@ _V3 = (
             JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
         IF ops IS NOT NULL THEN
             EXECUTE format('CREATE INDEX {TRIGRAM_INDEXES[0]} ON threads USING gin'
-                ' (preview %s) WITH (gin_pending_list_limit = 64)'
+                ' (preview %s) WITH (gin_pending_list_limit = 256)'
                 ' WHERE preview IS NOT NULL', ops);
             EXECUTE format('CREATE INDEX {TRIGRAM_INDEXES[1]} ON threads USING gin'
-                ' (({LISTED_NAME.replace("'", "''")}) %s) WITH (gin_pending_list_limit = 64)'
+                ' (({LISTED_NAME.replace("'", "''")}) %s) WITH (gin_pending_list_limit = 256)'
                 ' WHERE preview IS NOT NULL', ops);
         END IF;
     END
@@ -231,14 +231,14 @@ _V3 = (
     "ANALYZE threads",
     # What every append writes (lines, message bodies, the summary) is compressed with lz4
     # when the server has it (much faster than pglz, for reading and writing alike); values
-    # stored before keep their compression.
+    # stored before keep their compression (a server before PostgreSQL 14 has no choice).
     """
     DO $$
     BEGIN
-        ALTER TABLE items ALTER COLUMN line SET COMPRESSION lz4;
-        ALTER TABLE texts ALTER COLUMN body SET COMPRESSION lz4;
-        ALTER TABLE threads ALTER COLUMN state SET COMPRESSION lz4;
-    EXCEPTION WHEN feature_not_supported THEN
+        EXECUTE 'ALTER TABLE items ALTER COLUMN line SET COMPRESSION lz4';
+        EXECUTE 'ALTER TABLE texts ALTER COLUMN body SET COMPRESSION lz4';
+        EXECUTE 'ALTER TABLE threads ALTER COLUMN state SET COMPRESSION lz4';
+    EXCEPTION WHEN feature_not_supported OR syntax_error THEN
         RAISE NOTICE 'lz4 unavailable: values stay compressed with pglz';
     END
     $$
