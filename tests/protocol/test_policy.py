@@ -79,7 +79,7 @@ def test_truncation_never_splits_a_character_and_fits_the_budget(text: str, limi
 
 def test_a_lone_surrogate_is_kept_not_an_error() -> None:
     text = "\ud800" + "x" * 20
-    assert truncate_middle(text, 8) == "\ud800x…16 chars truncated…xxxx"
+    assert truncate_middle(text, 8) == "\ud800x…15 chars truncated…xxxx"
 
 
 def test_extended_exec_output_is_cut_and_other_streams_cleared() -> None:
