@@ -4,9 +4,10 @@ Commands (each prints JSON lines on stdout, flushed, as it goes):
 
 * ``own THREADS N`` creates the threads and appends ``N`` lines to each, every thread from its
   own task, all at once; prints ``{"done": true}``.
-* ``contend THREADS ROUNDS NAME`` takes turns with other processes on shared threads: each
-  round, for each thread, waits until it can resume it (counting the Conflicts met), appends
-  three lines one call at a time, and shuts it down.
+* ``contend THREADS ROUNDS NAME GO`` connects, prints ``{"ready": true}``, waits until the
+  file ``GO`` exists (so that every contender starts at once), then takes turns with other
+  processes on shared threads: each round, for each thread, waits until it can resume it
+  (counting the Conflicts met), appends three lines one call at a time, and shuts it down.
 * ``race THREAD START HOLD`` at wall-clock time ``START`` tries to resume the thread
   (creating it when it does not exist); prints whether it won, and a winner holds the
   thread for ``HOLD`` seconds (then waits until it is killed when ``HOLD`` is negative).
@@ -27,11 +28,13 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from threadloom import (
     AppendItemsParams,
     Conflict,
     CreateThreadParams,
+    ListThreadsParams,
     LiveThread,
     NotFound,
     ResumeThreadParams,
@@ -82,7 +85,13 @@ async def own(store: PostgresThreadStore, threads: list[str], count: int) -> Non
     say(done=True)
 
 
-async def contend(store: PostgresThreadStore, threads: list[str], rounds: int, name: str) -> None:
+async def contend(
+    store: PostgresThreadStore, threads: list[str], rounds: int, name: str, go: Path
+) -> None:
+    await store.list_threads(ListThreadsParams(limit=1))  # connected and upgraded
+    say(ready=True)
+    while not go.exists():
+        await asyncio.sleep(0.01)
     conflicts = 0
     for round_ in range(rounds):
         order = list(threads)
@@ -188,7 +197,7 @@ async def main(argv: list[str]) -> None:
         if command == "own":
             await own(store, args[0].split(","), int(args[1]))
         elif command == "contend":
-            await contend(store, args[0].split(","), int(args[1]), args[2])
+            await contend(store, args[0].split(","), int(args[1]), args[2], Path(args[3]))
         elif command == "race":
             await race(store, args[0], float(args[1]), float(args[2]))
         elif command == "keyed":

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -77,15 +78,20 @@ async def test_processes_appending_to_many_threads_keep_each_threads_order(
 
 
 async def test_processes_taking_turns_on_shared_threads_never_interleave(
-    stores: StoreFactory, pg_url: str
+    stores: StoreFactory, pg_url: str, tmp_path: Path
 ) -> None:
     reader = stores()
     threads = [await make_thread(reader, user_message("shared")) for _ in range(4)]
     names, rounds = ["a", "b", "c"], 3
 
+    go = tmp_path / "go"
     procs = [
-        spawn("contend", pg_url, reader.owner, ",".join(threads), rounds, name) for name in names
+        spawn("contend", pg_url, reader.owner, ",".join(threads), rounds, name, go)
+        for name in names
     ]
+    for proc in procs:
+        await ready(proc)
+    go.touch()
     conflicts = sum([(await finish(proc))[-1]["conflicts"] for proc in procs])
 
     assert conflicts > 0, "the processes never met"
@@ -135,20 +141,30 @@ async def test_one_of_racing_processes_wins_and_a_killed_winners_claim_expires(
     assert await messages(survivor, tid) == ["winner"]
 
 
-async def test_a_batch_retried_with_its_key_after_a_cut_is_applied_once(
-    stores: StoreFactory, pg_url: str
-) -> None:
-    reader = stores()
-    tid, batches = str(new_thread_id()), 40
+async def acknowledged_across_cuts(
+    command: str, reader: PostgresThreadStore, pg_url: str, count: int
+) -> tuple[str, int]:
+    """Run a child writing ``count`` batches to a new thread (``command`` of child.py) while
+    its connections are cut; check some were cut and every batch acknowledged, in order.
+    The thread id and ``count``."""
+    tid = str(new_thread_id())
     application = f"tl-cut-{uuid.uuid4().hex[:10]}"
     url = make_conninfo(pg_url, application_name=application)
 
-    proc = await ready(spawn("keyed", url, reader.owner, tid, batches))
+    proc = await ready(spawn(command, url, reader.owner, tid, count))
     async with cutting(pg_url, application, every_s=0.05) as ended:
         printed = await finish(proc)
 
     assert ended[0] > 0, "no connection was cut"
-    assert [p["ack"] for p in printed if "ack" in p] == list(range(batches))
+    assert [p["ack"] for p in printed if "ack" in p] == list(range(count))
+    return tid, count
+
+
+async def test_a_batch_retried_with_its_key_after_a_cut_is_applied_once(
+    stores: StoreFactory, pg_url: str
+) -> None:
+    reader = stores()
+    tid, batches = await acknowledged_across_cuts("keyed", reader, pg_url, 40)
     expected = [f"{n}.{part}" for n in range(batches) for part in "ab"]
     assert await messages(reader, tid) == expected
 
@@ -157,16 +173,5 @@ async def test_a_live_thread_loses_no_acknowledged_line_across_cuts(
     stores: StoreFactory, pg_url: str
 ) -> None:
     reader = stores()
-    tid, count = str(new_thread_id()), 40
-    application = f"tl-cut-{uuid.uuid4().hex[:10]}"
-    url = make_conninfo(pg_url, application_name=application)
-
-    proc = await ready(spawn("live", url, reader.owner, tid, count))
-    async with cutting(pg_url, application, every_s=0.05) as ended:
-        printed = await finish(proc)
-
-    assert ended[0] > 0, "no connection was cut"
-    assert [p["ack"] for p in printed if "ack" in p] == list(range(count))
-    history = await reader.load_history(LoadHistoryParams(thread_id=ThreadId(tid)))
-    got = [line.payload["message"] for line in history.items[1:]]
-    assert got == ["start", *(str(n) for n in range(count))]
+    tid, count = await acknowledged_across_cuts("live", reader, pg_url, 40)
+    assert await messages(reader, tid) == ["start", *(str(n) for n in range(count))]
