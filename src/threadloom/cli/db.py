@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from threadloom.errors import ThreadloomError
+from threadloom.cli.postgres_extra import postgres_imports, reported_errors
 
 db_app = typer.Typer(
     name="db",
@@ -33,25 +33,10 @@ def upgrade_command(
     ] = "threadloom",
 ) -> None:
     """Create or upgrade threadloom's tables (numbered migrations; safe to run again)."""
-    try:
-        import psycopg  # noqa: PLC0415 - optional extra
-
+    with postgres_imports(_err, "the PostgreSQL store"):
         from threadloom.store.postgres import schema as migrations  # noqa: PLC0415
-    except ImportError as exc:
-        _err.print(
-            f"[red]error:[/red] the PostgreSQL store needs the postgres extra"
-            f" (pip install 'threadloom[postgres]'): {exc}",
-            highlight=False,
-        )
-        raise typer.Exit(1) from None
-    try:
+    with reported_errors(_err):
         result = asyncio.run(migrations.upgrade(url, schema))
-    except ThreadloomError as exc:
-        _err.print(f"[red]error:[/red] {exc.message}", highlight=False)
-        raise typer.Exit(1) from None
-    except psycopg.Error as exc:
-        _err.print(f"[red]error:[/red] {str(exc).strip()}", highlight=False)
-        raise typer.Exit(1) from None
     if result.applied:
         applied = ", ".join(str(v) for v in result.applied)
         _out.print(

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from threadloom.cli import render
-from threadloom.errors import ThreadloomError
+from threadloom.cli.postgres_extra import postgres_imports, reported_errors
 
 _out = Console(soft_wrap=True)
 _err = Console(stderr=True, soft_wrap=True)
@@ -45,17 +45,8 @@ def migrate_command(
             highlight=False,
         )
         raise typer.Exit(2)
-    try:
-        import psycopg  # noqa: PLC0415 - optional extra
-
+    with postgres_imports(_err, "migrating to or from PostgreSQL"):
         from threadloom import migrate  # noqa: PLC0415
-    except ImportError as exc:
-        _err.print(
-            "[red]error:[/red] migrating to or from PostgreSQL needs the postgres extra"
-            f" (pip install 'threadloom[postgres]'): {exc}",
-            highlight=False,
-        )
-        raise typer.Exit(1) from None
     if not _is_url(source) and not Path(source).expanduser().is_dir():
         _err.print(f"[red]error:[/red] no such CODEX_HOME folder: {source}", highlight=False)
         raise typer.Exit(2)
@@ -64,7 +55,7 @@ def migrate_command(
         def progress(stage: str, done: int, total: int | None) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        try:
+        with reported_errors(_err):
             if _is_url(target):
                 report = asyncio.run(
                     migrate.migrate_home_to_postgres(
@@ -85,12 +76,6 @@ def migrate_command(
                         progress=progress,
                     )
                 )
-        except ThreadloomError as exc:
-            _err.print(f"[red]error:[/red] {exc.message}", highlight=False)
-            raise typer.Exit(1) from None
-        except psycopg.Error as exc:
-            _err.print(f"[red]error:[/red] {str(exc).strip()}", highlight=False)
-            raise typer.Exit(1) from None
     _out.print(
         f"{report.threads} threads from {report.source} to {report.target}: {report.copied}"
         f" copied, {report.unchanged} unchanged, {len(report.failed)} failed;"

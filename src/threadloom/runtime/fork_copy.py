@@ -1,17 +1,22 @@
 """The copy a legacy (or ephemeral) fork makes of its source's lines (rollout-format 16.1).
 
-``ForkCopier`` turns the source's lines into the child's, in batches, in a worker thread:
-each kept line re-serialised (``forking.canonical_line``), fed to the child's
-``HistoryScan`` and encoded there, so the event loop only hands the batch and its bytes to
-the child's ``LiveThread`` (``append(..., encoded=...)``), which writes them as they are.
+``ForkCopier`` turns the source's lines into the child's, in batches: each kept line
+re-serialised (``forking.canonical_line``), fed to the child's ``HistoryScan`` and encoded.
+``copy_into`` runs it on a worker thread of its own, one batch ahead of the event loop, which
+only hands each batch and its bytes to the child's ``LiveThread`` (``append(...,
+encoded=...)``, written as they are). One thread for the whole copy keeps its memory in one
+allocator arena, reused from batch to batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
+from threadloom.live import LiveThread
 from threadloom.protocol.codec import encode_line
 from threadloom.protocol.rollout import SESSION_META, RolloutLine, order_session_meta
 from threadloom.runtime.forking import canonical_line
@@ -76,3 +81,26 @@ class ForkCopier:
             if len(out) >= COPY_BATCH or size >= COPY_BATCH_BYTES:
                 break
         return out, encoded
+
+
+async def copy_into(live: LiveThread, copier: ForkCopier) -> None:
+    """Append every batch of ``copier`` to ``live``, in order; the next batch is made (on the
+    copy's own thread) while the previous one is handed over."""
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="threadloom-fork-copy")
+    pending = loop.run_in_executor(pool, copier.batch)
+    try:
+        while True:
+            lines, encoded = await pending
+            if not lines:
+                return
+            pending = loop.run_in_executor(pool, copier.batch)
+            await live.append(lines, encoded=encoded)
+    finally:
+        pending.add_done_callback(_ignore)  # given up mid-copy: the batch in progress ends unheard
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _ignore(future: asyncio.Future[tuple[list[RolloutLine], list[bytes]]]) -> None:
+    if not future.cancelled():
+        future.exception()

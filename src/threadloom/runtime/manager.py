@@ -34,7 +34,7 @@ from threadloom.protocol.rollout import (
 )
 from threadloom.protocol.turns import load_line
 from threadloom.runtime.config import RecordedSettings
-from threadloom.runtime.fork_copy import ForkCopier
+from threadloom.runtime.fork_copy import ForkCopier, copy_into
 from threadloom.runtime.forking import (
     fork_cut,
     interruption_lines,
@@ -360,11 +360,7 @@ class ThreadManager:
             scan = HistoryScan()
             scan.feed(meta, load_line(meta))
             copier = ForkCopier(lines, stamp, cut, scan, paginated=paginated, mark_meta=mark_meta)
-            while True:
-                batch, encoded = await asyncio.to_thread(copier.batch)
-                if not batch:
-                    break
-                await live.append(batch, encoded=encoded)
+            await copy_into(live, copier)
             tail: list[RolloutLine] = []
             open_turn = None if ephemeral else scan.open_turn()
             if open_turn is not None:

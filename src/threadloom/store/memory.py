@@ -13,7 +13,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -29,19 +28,19 @@ from threadloom.protocol.cursor import clamp_limit
 from threadloom.protocol.listing import list_page, uses_database
 from threadloom.protocol.policy import kept_on_read
 from threadloom.protocol.rollout import (
-    SESSION_META,
     GitInfo,
     HistoryMode,
     InvalidSessionMeta,
     RolloutLine,
     SessionMeta,
-    order_session_meta,
 )
 from threadloom.protocol.source import InvalidSource
 from threadloom.protocol.summary import SummaryState
 from threadloom.protocol.texts import SearchText, TextState, extract
 from threadloom.store.base import Capability
 from threadloom.store.create import parent_meta_copy, session_meta_line
+from threadloom.store.fork_lines import inherited_end
+from threadloom.store.metadata_patch import meta_copy_line, patch_git, validate_patch
 from threadloom.store.params import (
     UNSET,
     AppendItemsParams,
@@ -49,7 +48,6 @@ from threadloom.store.params import (
     FindSpawnDescendantParams,
     FindThreadByNameParams,
     ForkThreadParams,
-    GitInfoPatch,
     ListSpawnEdgesParams,
     ListThreadsParams,
     LoadHistoryParams,
@@ -73,8 +71,6 @@ from threadloom.store.records import (
     stored_from_summary,
 )
 from threadloom.store.search_rank import make_snippet, score_thread, search_terms
-
-MEMORY_MODES = ("enabled", "disabled")
 
 
 def _now_ms() -> int:
@@ -428,17 +424,7 @@ class InMemoryThreadStore:
 
     async def update_thread_metadata(self, params: UpdateThreadMetadataParams) -> StoredThread:
         patch = params.patch
-        if patch.git is not None and patch.git.is_empty:
-            raise InvalidRequest("gitInfo must include at least one field")
-        if patch.is_empty:
-            raise InvalidRequest("thread metadata update must include at least one field")
-        name = patch.name
-        if isinstance(name, str):
-            name = name.strip()
-            if not name:
-                raise InvalidRequest("thread name must not be empty")
-        if patch.memory_mode is not UNSET and patch.memory_mode not in MEMORY_MODES:
-            raise InvalidRequest(f"invalid memory mode: {patch.memory_mode}")
+        name = validate_patch(patch)
         async with self._lock:
             writer = self._writers.get(params.thread_id)
             if (
@@ -456,11 +442,14 @@ class InMemoryThreadStore:
             if name is not UNSET:
                 thread.set_name(name or "", self._next_name_seq())
             if patch.git is not None or patch.memory_mode is not UNSET:
-                git = _patch_git(thread.git(), patch.git)
+                git = patch_git(thread.git(), patch.git)
                 mode = thread.memory_mode() if patch.memory_mode is UNSET else patch.memory_mode
                 now = self._clock()
                 if thread.meta.history_mode == HistoryMode.LEGACY:
-                    thread.append(_snapshot(_meta_copy(thread, git, mode, now)))
+                    copy = meta_copy_line(
+                        thread.state.meta_payload, thread.meta.history_mode, git, mode, now
+                    )
+                    thread.append(_snapshot(copy))
                 else:
                     thread.overridden = True
                     thread.git_override, thread.memory_override = git, mode
@@ -615,35 +604,6 @@ def _decoded(data: bytes) -> RolloutLine:
         raise InvalidRequest(f"rollout line cannot be stored as JSON: {exc}") from None
 
 
-def _patch_git(current: GitInfo | None, patch: GitInfoPatch | None) -> GitInfo | None:
-    """Apply a three-state git patch (UNSET keeps, None clears, a string sets).
-
-    Clearing every member leaves an empty GitInfo, written as ``"git":{}`` (4.11).
-    """
-    if patch is None:
-        return current
-    base = current or GitInfo()
-    return GitInfo(
-        commit_hash=base.commit_hash if patch.sha is UNSET else patch.sha,
-        branch=base.branch if patch.branch is UNSET else patch.branch,
-        repository_url=base.repository_url if patch.origin_url is UNSET else patch.origin_url,
-    )
-
-
-def _meta_copy(thread: _Thread, git: GitInfo | None, memory_mode: str, now: int) -> RolloutLine:
-    """The complete session_meta copy Codex appends on a legacy metadata update (4.11)."""
-    payload: dict[str, Any] = dict(thread.state.meta_payload or {})
-    payload["base_instructions"] = None
-    payload["memory_mode"] = memory_mode
-    payload["history_mode"] = thread.meta.history_mode.value
-    payload.pop("git", None)
-    if git is not None:
-        payload["git"] = git.to_payload()
-    return RolloutLine(
-        timestamp=format_timestamp(now), type=SESSION_META, payload=order_session_meta(payload)
-    )
-
-
 def _parse_search_cursor(cursor: str | None) -> int:
     """Search cursors are opaque to callers; here they are the offset of the next hit."""
     if cursor is None:
@@ -656,17 +616,8 @@ def _parse_search_cursor(cursor: str | None) -> int:
 def _inherited_prefix(parent: _Thread, end_ordinal: int | None) -> tuple[int, int]:
     """``(end_ordinal_exclusive, end_byte_offset)`` a paginated fork of ``parent`` inherits:
     its lines below ``end_ordinal`` (None: all), measured as the local store writes them."""
-    offset = 0
-    best = -1
-    for line in parent.lines:
-        ordinal = line.ordinal
-        if end_ordinal is not None and ordinal is not None and ordinal >= end_ordinal:
-            if ordinal != end_ordinal:
-                break
-            return end_ordinal, offset
-        if ordinal is not None:
-            best = max(best, ordinal)
-        offset += len(encode_line(line)) + 1
-    if end_ordinal is not None:
+    lines = ((line.ordinal, len(encode_line(line))) for line in parent.lines)
+    end = inherited_end(lines, end_ordinal)
+    if end is None:
         raise InvalidRequest(f"ordinal {end_ordinal} is not a line of thread {parent.thread_id}")
-    return best + 1, offset
+    return end

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable
+from typing import TypeVar
 
 from threadloom.protocol.texts import SearchText
+
+K = TypeVar("K", bound=Hashable)
+Match = tuple[float, SearchText, tuple[int, int]]
+"""A thread's match: (score, best message, span of its first match)."""
 
 SNIPPET_WIDTH = 100
 WORD = re.compile(r"[^\W_]+")
@@ -50,9 +56,7 @@ def _count_terms(
     return Counter(found), (match.span() if match is not None else (0, 0))
 
 
-def score_thread(
-    texts: list[SearchText], terms: list[str]
-) -> tuple[float, SearchText, tuple[int, int]] | None:
+def score_thread(texts: list[SearchText], terms: list[str]) -> Match | None:
     """(score, best message, span of its first match), or None when nothing matches.
 
     Score = distinct terms matched + occurrences / (occurrences + 1): more terms always win,
@@ -86,3 +90,22 @@ def make_snippet(text: str, start: int, end: int, width: int = SNIPPET_WIDTH) ->
     left = max(0, right - width)
     body = " ".join(text[left:right].split())
     return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
+
+
+def rank_threads(
+    messages: Iterable[tuple[K, SearchText, tuple[int, str]]], terms: list[str]
+) -> list[tuple[Match, K]]:
+    """The threads that match, best first (score, then last update, then thread id), from
+    their messages in order as ``(thread key, message, (updated ms, thread id))``."""
+    by_thread: dict[K, list[SearchText]] = defaultdict(list)
+    order: dict[K, tuple[int, str]] = {}
+    for key, text, recency in messages:
+        by_thread[key].append(text)
+        order[key] = recency
+    scored: list[tuple[Match, K]] = []
+    for key, texts in by_thread.items():
+        found = score_thread(texts, terms)
+        if found is not None:
+            scored.append((found, key))
+    scored.sort(key=lambda hit: (hit[0][0], *order[hit[1]]), reverse=True)
+    return scored

@@ -15,34 +15,29 @@ import contextlib
 import mmap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
 from threadloom.errors import InvalidRequest
 from threadloom.protocol.rollout import EVENT_MSG, SESSION_META, TURN_CONTEXT
 from threadloom.protocol.summary import SummaryState
+from threadloom.store.fork_lines import (
+    STAMP_END,
+    STAMP_PREFIX,
+    decode_envelope,
+    encode_envelope,
+    inherited_end,
+    line_ordinal,
+)
 from threadloom.store.local.reader import iter_raw_lines, open_rollout
 
 Chunk = bytes | memoryview
 
 
-class _Envelope(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A line with its payload kept as raw JSON; encodes back in Codex's key order."""
-
-    timestamp: str
-    ordinal: int | None = None
-    type: str
-    payload: msgspec.Raw
-    metadata: msgspec.Raw | None = None
-
-
-_decode = msgspec.json.Decoder(_Envelope).decode
 _decode_payload = msgspec.json.Decoder().decode
-_encode = msgspec.json.Encoder().encode
 _SUMMARY_KINDS = frozenset({EVENT_MSG, TURN_CONTEXT, SESSION_META})
 """Kinds whose lines can change a summary (response items cannot once the meta is read)."""
-_PREFIX = b'{"timestamp":"'
-_STAMP_END = len(_PREFIX) + len("2025-01-01T00:00:00.000Z")
 
 
 @contextlib.contextmanager
@@ -72,8 +67,8 @@ def copied_history(
 
     The lines that can change a listing summary are fed into ``summary`` on the way.
     """
-    head = _PREFIX + timestamp.encode() + b'"'
-    if len(head) != _STAMP_END + 1:
+    head = STAMP_PREFIX + timestamp.encode() + b'"'
+    if len(head) != STAMP_END + 1:
         raise ValueError(f"not a canonical timestamp: {timestamp}")
     with _contents(source) as data:
         chunks = _chunks(data, keep, head, timestamp, summary)
@@ -97,7 +92,7 @@ def _chunks(
             break  # a torn last line
         start, pos = pos, nl + 1
         try:
-            envelope = _decode(view[start:nl])
+            envelope = decode_envelope(view[start:nl])
         except msgspec.DecodeError:
             continue
         if not seen_meta:
@@ -105,45 +100,32 @@ def _chunks(
             continue
         if envelope.type in _SUMMARY_KINDS:
             summary.feed(envelope.type, _decode_payload(envelope.payload))
-        first_quote = data.find(b'"', start + len(_PREFIX), nl)
-        if first_quote == start + _STAMP_END and data[start : start + len(_PREFIX)] == _PREFIX:
+        first_quote = data.find(b'"', start + len(STAMP_PREFIX), nl)
+        prefix = data[start : start + len(STAMP_PREFIX)]
+        if first_quote == start + STAMP_END and prefix == STAMP_PREFIX:
             # canonical envelope: the same bytes with the timestamp replaced
-            chunks += (head, view[start + _STAMP_END + 1 : nl + 1])
+            chunks += (head, view[start + STAMP_END + 1 : nl + 1])
         else:
             envelope.timestamp = timestamp
-            chunks.append(_encode(envelope) + b"\n")
+            chunks.append(encode_envelope(envelope) + b"\n")
         copied += 1
     return chunks
-
-
-class _Ordinal(msgspec.Struct):
-    ordinal: int | None = None
-
-
-_decode_ordinal = msgspec.json.Decoder(_Ordinal).decode
 
 
 def inherited_prefix(source: Path, end_ordinal: int | None) -> tuple[int, int]:
     """``(end_ordinal_exclusive, end_byte_offset)`` of the prefix of a paginated parent that a
     fork inherits (rollout-format 16.2): the lines below ``end_ordinal`` (None: every complete
     line, ending at the parent's next ordinal, ``max + 1``)."""
-    best = -1
-    end = 0
     with open_rollout(source) as stream:
-        for offset, raw, complete in iter_raw_lines(stream):
-            if not complete:
-                break  # a torn last line is not part of the history
-            try:
-                ordinal = _decode_ordinal(raw).ordinal
-            except msgspec.DecodeError:
-                ordinal = None
-            if ordinal is not None and end_ordinal is not None and ordinal >= end_ordinal:
-                if ordinal != end_ordinal:
-                    break
-                return end_ordinal, offset
-            if ordinal is not None:
-                best = max(best, ordinal)
-            end = offset + len(raw) + 1
-    if end_ordinal is not None:
+        end = inherited_end(_complete_lines(stream), end_ordinal)
+    if end is None:
         raise InvalidRequest(f"ordinal {end_ordinal} is not a line of {source.name}")
-    return best + 1, end
+    return end
+
+
+def _complete_lines(stream: BinaryIO) -> Iterator[tuple[int | None, int]]:
+    """``(ordinal, length)`` of each line before a torn last one (not part of the history)."""
+    for _, raw, complete in iter_raw_lines(stream):
+        if not complete:
+            return
+        yield line_ordinal(raw), len(raw)

@@ -9,8 +9,6 @@ query of common words fast (a bm25 ordering of every match costs seconds at 10,0
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from threadloom.errors import InvalidRequest
 from threadloom.protocol.cursor import clamp_limit
 from threadloom.protocol.texts import SearchText
@@ -18,7 +16,7 @@ from threadloom.store.local.convert import stored_thread
 from threadloom.store.local.index import FILE_COLUMNS, Index
 from threadloom.store.params import SearchThreadsParams
 from threadloom.store.records import SearchHit, SearchPage
-from threadloom.store.search_rank import make_snippet, score_thread, search_terms
+from threadloom.store.search_rank import make_snippet, rank_threads, search_terms
 
 CANDIDATES = 500
 
@@ -52,17 +50,13 @@ def search(index: Index, params: SearchThreadsParams, default_provider: str) -> 
             seen = {r[0] for r in rows}
             more = index.conn.execute(sql, (fts_query(terms), *extra)).fetchall()
             rows += [r for r in more if r[0] not in seen]
-    by_path: dict[str, list[SearchText]] = defaultdict(list)
-    keys: dict[str, tuple[int, str]] = {}
-    for _, path, turn_id, role, body, mtime_ns, thread_id in rows:
-        by_path[path].append(SearchText(role, turn_id, body))
-        keys[path] = (mtime_ns // 1_000_000, thread_id)
-    scored = []
-    for path, texts in by_path.items():
-        found = score_thread(texts, terms)
-        if found is not None:
-            scored.append((found, path))
-    scored.sort(key=lambda hit: (hit[0][0], *keys[hit[1]]), reverse=True)
+    scored = rank_threads(
+        (
+            (path, SearchText(role, turn_id, body), (mtime_ns // 1_000_000, thread_id))
+            for _, path, turn_id, role, body, mtime_ns, thread_id in rows
+        ),
+        terms,
+    )
     page = scored[offset : offset + limit]
     hits = []
     for (score, text, span), path in page:

@@ -11,6 +11,7 @@ from threadloom.errors import InvalidRequest, NotFound
 from threadloom.protocol.codec import format_rfc3339_nanos
 from threadloom.protocol.codec_json import dumps
 from threadloom.protocol.rollout import HistoryMode
+from threadloom.store.metadata_patch import validate_patch
 from threadloom.store.params import (
     UNSET,
     SetThreadNameParams,
@@ -23,7 +24,7 @@ from threadloom.store.postgres import spawn
 from threadloom.store.postgres.claims import Claims, Writer, active_writer
 from threadloom.store.postgres.core import StoreCore
 from threadloom.store.postgres.db import Conn
-from threadloom.store.postgres.metadata import meta_copy, override, validate_patch
+from threadloom.store.postgres.metadata import meta_copy, override
 from threadloom.store.postgres.rows import encode_meta, pg_text
 from threadloom.store.postgres.writer import apply, close_torn, not_found, select_row, store_batch
 from threadloom.store.records import StoredThread

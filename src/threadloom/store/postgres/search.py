@@ -13,7 +13,6 @@ every thread with all the words (always, below ``CANDIDATES`` matching messages)
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from threadloom.errors import InvalidRequest
@@ -24,7 +23,7 @@ from threadloom.store.postgres.db import Conn
 from threadloom.store.postgres.rows import THREAD_COLUMNS, ThreadRow
 from threadloom.store.postgres.writer import MAX_LEXEME_BYTES
 from threadloom.store.records import SearchHit, SearchPage
-from threadloom.store.search_rank import make_snippet, score_thread, search_terms
+from threadloom.store.search_rank import make_snippet, rank_threads, search_terms
 
 CANDIDATES = 500
 
@@ -75,17 +74,13 @@ async def search(
         " WHERE x.thread_key = ANY(%s) AND x.words @@ %s::tsquery ORDER BY x.id",
         (list(keys), any_word),
     )
-    by_thread: dict[int, list[SearchText]] = defaultdict(list)
-    order: dict[int, tuple[int, str]] = {}
-    for thread_key, role, turn_id, body, updated_ms, thread_id in await cur.fetchall():
-        by_thread[thread_key].append(SearchText(role, turn_id, body))
-        order[thread_key] = (updated_ms, thread_id)
-    scored = []
-    for thread_key, texts in by_thread.items():
-        found = score_thread(texts, terms)
-        if found is not None:
-            scored.append((found, thread_key))
-    scored.sort(key=lambda hit: (hit[0][0], *order[hit[1]]), reverse=True)
+    scored = rank_threads(
+        (
+            (thread_key, SearchText(role, turn_id, body), (updated_ms, thread_id))
+            for thread_key, role, turn_id, body, updated_ms, thread_id in await cur.fetchall()
+        ),
+        terms,
+    )
     page = scored[offset : offset + limit]
     threads: dict[int, ThreadRow] = {}
     if page:
