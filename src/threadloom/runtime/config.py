@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadloom.api.decode import type_name
 from threadloom.errors import InvalidRequest
 from threadloom.runtime.settings import APPROVAL_POLICIES, READ_ONLY, SANDBOX_MODES, ThreadSettings
 
@@ -117,7 +118,7 @@ def _config_values(config: Mapping[str, Any]) -> dict[str, str]:
             continue
         value = config[key]
         if not isinstance(value, str):
-            raise config_error(f"invalid type: {_kind(value)}, expected a string\nin `{key}`\n")
+            raise config_error(f"invalid type: {type_name(value)}, expected a string\nin `{key}`\n")
         out[key] = value
     for key, allowed in (("approval_policy", APPROVAL_POLICIES), ("sandbox_mode", SANDBOX_MODES)):
         if key in out and out[key] not in allowed:
@@ -126,18 +127,6 @@ def _config_values(config: Mapping[str, Any]) -> dict[str, str]:
                 f"unknown variant `{out[key]}`, expected one of {expected}\nin `{key}`\n"
             )
     return out
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{str(value).lower()}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    return "sequence" if isinstance(value, list) else "map"
 
 
 @dataclass(slots=True)
