@@ -220,3 +220,14 @@ class Corpus:
         self.script.initialize(**options)
         self.expect[options.get("label", "initialize")] = OK
         return self
+
+
+def run_on_varied_home(
+    differential: Differential, varied: CompatHome, name: str, corpus: Corpus
+) -> DifferentialResult:
+    """Run ``corpus`` on both servers on the varied home without paginated threads (the
+    listing differential tests' home)."""
+    return differential.run(
+        name,
+        lambda folder: (corpus_home(varied, folder / "home", paginated=False), corpus.script),
+    )

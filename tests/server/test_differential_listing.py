@@ -24,7 +24,15 @@ from threadloom.protocol.codec import format_rfc3339_seconds
 from threadloom.testing import ALL_SOURCE_KINDS, CompatHome
 from threadloom.testing.differential import DifferentialResult, Replies
 
-from .conftest import OK, Corpus, Differential, Expect, check_exchange, corpus_home, invalid
+from .conftest import (
+    OK,
+    Corpus,
+    Differential,
+    Expect,
+    check_exchange,
+    invalid,
+    run_on_varied_home,
+)
 
 pytestmark = pytest.mark.compat
 
@@ -407,14 +415,7 @@ LABELS = build(DUMMY).labels
 def run(differential: Differential, varied_home: CompatHome) -> tuple[DifferentialResult, Corpus]:
     corpus = build(picks_of(varied_home))
     assert corpus.labels == LABELS
-    result = differential.run(
-        "listing",
-        lambda folder: (
-            corpus_home(varied_home, folder / "home", paginated=False),
-            corpus.script,
-        ),
-    )
-    return result, corpus
+    return run_on_varied_home(differential, varied_home, "listing", corpus), corpus
 
 
 @pytest.mark.parametrize("label", LABELS)

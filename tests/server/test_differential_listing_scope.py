@@ -18,7 +18,15 @@ import pytest
 from threadloom.testing import CompatHome
 from threadloom.testing.differential import DifferentialResult, Replies
 
-from .conftest import OK, Corpus, Differential, Expect, check_exchange, corpus_home, invalid
+from .conftest import (
+    OK,
+    Corpus,
+    Differential,
+    Expect,
+    check_exchange,
+    invalid,
+    run_on_varied_home,
+)
 from .test_differential_listing import CWD, DB_PATH, follow
 
 pytestmark = pytest.mark.compat
@@ -216,14 +224,7 @@ LABELS = build(DUMMY).labels
 def run(differential: Differential, varied_home: CompatHome) -> tuple[DifferentialResult, Corpus]:
     corpus = build(picks_of(varied_home))
     assert corpus.labels == LABELS
-    result = differential.run(
-        "listing-scope",
-        lambda folder: (
-            corpus_home(varied_home, folder / "home", paginated=False),
-            corpus.script,
-        ),
-    )
-    return result, corpus
+    return run_on_varied_home(differential, varied_home, "listing-scope", corpus), corpus
 
 
 @pytest.mark.parametrize("label", LABELS)
