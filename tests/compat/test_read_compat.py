@@ -18,7 +18,6 @@ Codex (``thread/read`` says "thread not loaded"); that mapping belongs to the ap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,36 +31,12 @@ from threadloom.store.params import ReadThreadParams
 from threadloom.testing import CompatHome
 
 from .test_list_compat import Reply, Side, align_paginated
+from .unreadable import UNREADABLE_ROLLOUTS
 
 pytestmark = pytest.mark.compat
 
 UNKNOWN = "00000000-0000-4000-8000-00000000abcd"
-EXTRA_UNREADABLE = {
-    "empty": ("00000000-0000-4000-8000-0000000000e1", b""),
-    "torn-only-line": ("00000000-0000-4000-8000-0000000000e2", b'{"timestamp":"2025-01-0'),
-    "garbage-first": (
-        "00000000-0000-4000-8000-0000000000e3",
-        b"garbage\n"
-        b'{"timestamp":"2025-01-03T12:00:01.000Z","type":"event_msg",'
-        b'"payload":{"type":"user_message","message":"hi"}}\n',
-    ),
-    "no-originator": (
-        "00000000-0000-4000-8000-0000000000e4",
-        json.dumps(
-            {
-                "timestamp": "2025-01-03T12:00:00.000Z",
-                "type": "session_meta",
-                "payload": {
-                    "id": "00000000-0000-4000-8000-0000000000e4",
-                    "timestamp": "2025-01-03T12:00:00.000Z",
-                    "cwd": "/",
-                    "cli_version": "0.0.0",
-                },
-            }
-        ).encode()
-        + b"\n",
-    ),
-}
+EXTRA_UNREADABLE = UNREADABLE_ROLLOUTS
 
 
 def add_unreadable_rollouts(home: Path) -> None:

@@ -25,37 +25,13 @@ from threadloom.testing.differential import (
     id_spellings,
 )
 
+from ..compat.unreadable import UNREADABLE_ROLLOUTS
 from .conftest import OK, Corpus, Differential, Expect, check_exchange, corpus_home, invalid
 
 pytestmark = pytest.mark.compat
 
 UNKNOWN = "00000000-0000-4000-8000-00000000abcd"
-EXTRA_UNREADABLE: dict[str, tuple[str, bytes]] = {
-    "empty file": ("00000000-0000-4000-8000-0000000000e1", b""),
-    "torn only line": ("00000000-0000-4000-8000-0000000000e2", b'{"timestamp":"2025-01-0'),
-    "garbage first line": (
-        "00000000-0000-4000-8000-0000000000e3",
-        b"garbage\n"
-        b'{"timestamp":"2025-01-03T12:00:01.000Z","type":"event_msg",'
-        b'"payload":{"type":"user_message","message":"hi"}}\n',
-    ),
-    "metadata without originator": (
-        "00000000-0000-4000-8000-0000000000e4",
-        json.dumps(
-            {
-                "timestamp": "2025-01-03T12:00:00.000Z",
-                "type": "session_meta",
-                "payload": {
-                    "id": "00000000-0000-4000-8000-0000000000e4",
-                    "timestamp": "2025-01-03T12:00:00.000Z",
-                    "cwd": "/",
-                    "cli_version": "0.0.0",
-                },
-            }
-        ).encode()
-        + b"\n",
-    ),
-}
+EXTRA_UNREADABLE = UNREADABLE_ROLLOUTS
 UNREADABLE_TAGS = ("missing_meta", "foreign_history_mode", "unknown_source_object")
 READ_FAILED = Expect(-32603, "failed to read thread: thread-store internal error: ", prefix=True)
 PAGINATED = ("conversation", "shell_only", "injected", "fork")
