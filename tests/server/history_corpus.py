@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -355,6 +356,7 @@ def build_home(home: Path, binary: Path) -> HistoryPicks:
     write_long_thread(home)
     write_turn_cases(home)
     write_paginated_long_thread(home)
+    whole_second_mtimes(home)
     codex = _codex_threads(home, binary)
     for name in STATE_FILES:
         (home / name).unlink(missing_ok=True)
@@ -385,6 +387,16 @@ def build_home(home: Path, binary: Path) -> HistoryPicks:
     return HistoryPicks(legacy, paginated, unreadable, turns)
 
 
+def whole_second_mtimes(home: Path) -> None:
+    """Drop the fraction of every rollout's mtime. Codex's includeTurns reads report the
+    index row's update time; on a busy machine it was seen a second after the file's
+    (truncated) mtime for files written a moment before the build's Codex run, which whole
+    seconds leave no room for."""
+    for path in home.glob("*sessions/**/rollout-*"):
+        whole = path.stat().st_mtime_ns // 1_000_000_000 * 1_000_000_000
+        os.utime(path, ns=(whole, whole))
+
+
 def shared_home(folder: Path, binary: Path) -> tuple[Path, HistoryPicks]:
     """The home under ``folder`` (built by the first process to ask, under a lock)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -399,9 +411,15 @@ def shared_home(folder: Path, binary: Path) -> tuple[Path, HistoryPicks]:
 
 
 def without_projection(home: Path, dest: Path) -> Path:
-    """A copy of ``home`` without Codex's projection database (rollouts alone)."""
-    if not dest.exists():
-        shutil.copytree(home, dest, symlinks=True)
-        for name in PROJECTION_FILES:
-            (dest / name).unlink(missing_ok=True)
+    """A copy of ``home`` without Codex's projection database (rollouts alone), made once
+    under a lock and renamed into place whole (xdist workers share it)."""
+    with dest.with_name(dest.name + ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not dest.exists():
+            partial = dest.with_name(dest.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(home, partial, symlinks=True)
+            for name in PROJECTION_FILES:
+                (partial / name).unlink(missing_ok=True)
+            partial.rename(dest)
     return dest
