@@ -75,14 +75,20 @@ def with_item_id(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def canonical_line(line: RolloutLine, stamp: str) -> tuple[RolloutLine, ParsedItem] | None:
-    """The line as Codex's fork writes it (None: Codex drops it), with its typed payload."""
+    """The line as Codex's fork writes it (None: Codex drops it), with the copy's typed
+    payload (the source's, unless the copy was given an item id)."""
     parsed = load_line(line)
     if parsed is None or isinstance(parsed, UnknownItem | Malformed):
         return None
     payload = parsed.to_payload()
+    named = payload
     if line.type == RESPONSE_ITEM and isinstance(payload, dict):
-        payload = with_item_id(payload)
-    copy = RolloutLine(timestamp=stamp, type=line.type, payload=payload, metadata=line.metadata)
+        named = with_item_id(payload)
+    copy = RolloutLine(timestamp=stamp, type=line.type, payload=named, metadata=line.metadata)
+    if named is not payload:
+        reparsed = load_line(copy)
+        if reparsed is not None and not isinstance(reparsed, UnknownItem | Malformed):
+            parsed = reparsed
     return copy, parsed
 
 

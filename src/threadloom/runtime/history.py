@@ -122,7 +122,7 @@ class HistoryScan:
 
     def feed(self, line: RolloutLine, parsed: ParsedItem | None) -> None:
         """One line of the history (``parsed``: its ``load_line`` value)."""
-        for event in self._reducer.feed(line):
+        for event in self._reducer.feed(line, parsed):
             apply_event(self.turns, event)
         if line.ordinal is not None and line.type == EVENT_MSG:
             self._note_ordinal(line)

@@ -25,11 +25,11 @@ from threadloom.protocol.events import (
     UserMessageEvent,
     WebSearchEnd,
 )
-from threadloom.protocol.items import Compacted, InputText, Message
+from threadloom.protocol.items import Compacted, InputText, Message, ParsedItem
 from threadloom.protocol.rollout import RolloutLine
 from threadloom.protocol.turns import items as build
 from threadloom.protocol.turns.hooks import parse_hook_prompt
-from threadloom.protocol.turns.loading import load_line, task_error
+from threadloom.protocol.turns.loading import UNPARSED, Unparsed, load_line, task_error
 from threadloom.protocol.turns.machine import Machine, Where
 from threadloom.protocol.turns.state import (
     COMPLETED,
@@ -49,8 +49,10 @@ def _opt(value: Any) -> Any:
 class LegacyMachine(Machine):
     """Replays the kept lines of a legacy rollout; see ``ThreadHistoryState`` in Codex."""
 
-    def handle(self, line: RolloutLine) -> None:
-        parsed = load_line(line)
+    def handle(self, line: RolloutLine, parsed: ParsedItem | Unparsed | None = UNPARSED) -> None:
+        """Replay one line (``parsed``: its ``load_line`` value, when the caller has it)."""
+        if isinstance(parsed, Unparsed):
+            parsed = load_line(line)
         if parsed is None:
             return
         index = self.s.next_index

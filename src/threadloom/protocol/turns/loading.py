@@ -48,6 +48,14 @@ USAGE_KEYS = (
 )
 
 
+class Unparsed:
+    """The type of ``UNPARSED``."""
+
+
+UNPARSED = Unparsed()
+"""Stands for "not parsed yet" where ``load_line``'s None (dropped) is a value."""
+
+
 def load_line(line: RolloutLine) -> ParsedItem | None:
     """The typed payload of a line Codex keeps on legacy replay, or None when it drops it."""
     parsed = parse_item(line)

@@ -8,8 +8,10 @@ from typing import Any
 import msgspec
 
 from threadloom.ids import new_uuid7
+from threadloom.protocol.items import ParsedItem
 from threadloom.protocol.rollout import SESSION_META, HistoryMode, RolloutLine, parse_history_mode
 from threadloom.protocol.turns.legacy import LegacyMachine
+from threadloom.protocol.turns.loading import UNPARSED, Unparsed
 from threadloom.protocol.turns.paginated import PaginatedMachine
 from threadloom.protocol.turns.records import ListRecords, ReleasedRecords
 from threadloom.protocol.turns.state import (
@@ -113,10 +115,18 @@ class TurnReducer:
         """A copy of the state after the last line fed (``encode_snapshot`` to store it)."""
         return _copy(self._state)
 
-    def feed(self, line: RolloutLine) -> list[TurnEvent]:
-        """Reduce one line; returns the turns released and the changes to released turns."""
+    def feed(
+        self, line: RolloutLine, parsed: ParsedItem | Unparsed | None = UNPARSED
+    ) -> list[TurnEvent]:
+        """Reduce one line; returns the turns released and the changes to released turns.
+
+        ``parsed``: the line's ``load_line`` value when the caller has it (saves parsing the
+        line again; a paginated history parses its few events itself)."""
         machine = self._machine_for(line)
-        machine.handle(line)
+        if isinstance(machine, LegacyMachine):
+            machine.handle(line, parsed)
+        else:
+            machine.handle(line)
         return self._take(machine)
 
     def feed_all(self, lines: Iterable[RolloutLine]) -> list[TurnEvent]:
