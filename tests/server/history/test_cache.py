@@ -5,6 +5,7 @@ same index never leave a damaged file; the folder stays within its budget."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -293,3 +294,50 @@ async def test_only_a_local_store_saves_indexes(home: Path) -> None:
     assert local.folder == store.home.turn_indexes
     await store.close()
     assert HistoryService(InMemoryThreadStore()).cache is None
+
+
+async def test_a_deleted_thread_leaves_no_saved_index(home: Path, feeds: Feeds) -> None:
+    builder(40).write(home)
+    process = Process(home)
+    await process.full()
+    saved = process.cache.folder / f"{THREAD}.turns"
+    assert saved.is_file()
+    await process.service.forget(THREAD)
+    assert not saved.exists()
+    feeds.take()
+    assert await process.count() == 40  # not kept in memory either: indexed again
+    assert feeds.take() > 0
+    await process.close()
+
+
+async def test_thread_delete_through_the_server_drops_the_saved_index(home: Path) -> None:
+    from threadloom.server.app import AppServer  # noqa: PLC0415
+    from threadloom.server.methods import reading  # noqa: PLC0415
+
+    builder(40).write(home)
+    process = Process(home)
+    server = AppServer(process.store)
+    reading._services[server] = process.service
+    sent: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    conn = server.connect(send)
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("initialize", {"clientInfo": {"name": "t", "version": "1"}}),
+        ("thread/read", {"threadId": THREAD, "includeTurns": True}),
+    ]
+    for n, (method, params) in enumerate(requests):
+        await server.receive(conn, json.dumps({"id": n, "method": method, "params": params}))
+    saved = process.cache.folder / f"{THREAD}.turns"
+    assert saved.is_file()
+    await server.receive(
+        conn, json.dumps({"id": 9, "method": "thread/delete", "params": {"threadId": THREAD}})
+    )
+    replies = [json.loads(m) for m in sent]
+    assert {"id": 9, "result": {}} in [{k: r.get(k) for k in ("id", "result")} for r in replies]
+    assert any(r.get("method") == "thread/deleted" for r in replies)
+    assert not saved.exists()
+    await server.close()
+    await process.close()

@@ -75,6 +75,12 @@ class IndexCache:
             return None
         return self.folder / f"{thread_id}{SUFFIX}"
 
+    def remove(self, thread_id: str) -> None:
+        """Drop the thread's saved index (its thread was deleted)."""
+        path = self.path(thread_id)
+        if path is not None:
+            _remove(path)
+
     def load(self, thread_id: str, mode: HistoryMode, source: Source) -> TurnIndex | None:
         """The saved index of ``source``, if there is a valid one (module docstring)."""
         path = self.path(thread_id)

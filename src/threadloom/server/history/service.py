@@ -87,6 +87,13 @@ class HistoryService:
             self._keep(thread_id, fresh)
             return normalize(turns, active)
 
+    async def forget(self, thread_id: str) -> None:
+        """Drop what is kept of a deleted thread: its index in memory and its saved file."""
+        async with self._lock(thread_id):
+            self._indexes.pop(thread_id, None)
+            if self.cache is not None:
+                await asyncio.to_thread(self.cache.remove, thread_id)
+
     def _lock(self, thread_id: str) -> asyncio.Lock:
         lock = self._locks.get(thread_id)
         if lock is None:

@@ -8,6 +8,7 @@ from threadloom.api import decode as d
 from threadloom.api.thread import read_result_json
 from threadloom.ids import SESSION_ID_ERROR_PREFIX, parse_thread_id
 from threadloom.server.app import Call, Handler, decodes
+from threadloom.server.methods.reading import history_service
 from threadloom.store.params import ThreadIdParams
 
 
@@ -55,6 +56,7 @@ async def thread_delete(call: Call) -> dict[str, Any]:
     thread_id = parse_thread_id(_delete_params(call.params)["threadId"])
     await _unload(call, thread_id)
     await call.server.store.delete_thread(ThreadIdParams(thread_id=thread_id))
+    await history_service(call.server).forget(thread_id)
     call.notify_after_reply("thread/deleted", {"threadId": thread_id})
     return {}
 
