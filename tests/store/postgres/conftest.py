@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -41,3 +42,16 @@ async def stores(pg_url: str) -> AsyncIterator[StoreFactory]:
     yield make
     for store in made:
         await store.close()
+
+
+@pytest.fixture
+async def schema(pg_url: str) -> AsyncIterator[str]:
+    """A schema name no other test uses (dropped afterwards)."""
+    import psycopg  # noqa: PLC0415 - after the extra's check above
+
+    name = f"tl_{uuid.uuid4().hex[:12]}"
+    yield name
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        await conn.execute(
+            psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(psycopg.sql.Identifier(name))
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import psycopg
 import pytest
@@ -23,17 +22,6 @@ from threadloom.store.postgres.schema import (
 from ...conformance.builders import make_thread, user_message
 from . import server
 from .conftest import StoreFactory
-
-
-@pytest.fixture
-async def schema(pg_url: str) -> object:
-    """A schema name no other test uses (dropped afterwards)."""
-    name = f"tl_{uuid.uuid4().hex[:12]}"
-    yield name
-    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
-        await conn.execute(
-            psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(psycopg.sql.Identifier(name))
-        )
 
 
 async def versions(pg_url: str, schema: str) -> list[tuple[int, str]]:

@@ -3,7 +3,7 @@
 ``StoreCore`` holds the pool, the owner and the writer claims, and the two paths every
 operation takes: reading a thread (its row and, when asked, its lines, in one snapshot) and
 writing lines through the thread's writer (atomically: an append to a known row is one
-statement, one round trip).
+statement, one round trip; a large one a transaction whose lines are copied).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from threadloom.store.postgres.db import Conn, Database
 from threadloom.store.postgres.rows import THREAD_COLUMNS, ThreadRow
 from threadloom.store.postgres.schema import DEFAULT_SCHEMA
 from threadloom.store.postgres.writer import (
+    COPY_FROM,
     Prepared,
     append_batch,
     apply,
@@ -29,6 +30,7 @@ from threadloom.store.postgres.writer import (
     record_key,
     select_row,
     store_batch,
+    update_guarded,
 )
 from threadloom.store.records import StoredThread, StoredThreadHistory
 
@@ -212,7 +214,8 @@ class StoreCore:
         self, writer: Writer, row: ThreadRow, lines: list[Prepared] | LinesFn, activity: bool
     ) -> ThreadRow:
         """Append to a stored thread whose row the writer knows: one statement, which checks
-        the writer's lease and writes everything or nothing (the common case of ``_write``)."""
+        the writer's lease and writes everything or nothing (the common case of ``_write``);
+        a large batch, one transaction (its lines copied, its lease checked first)."""
         todo = _unsent(writer, row, lines(row) if callable(lines) else lines)
         if not todo:
             return row
@@ -221,8 +224,15 @@ class StoreCore:
         row.updated_ms = self._clock()
         if activity and row.state.activity_mark() != before:
             row.recency_ms = row.updated_ms
+        guard = self.claims.guard(writer)
+        if len(batch.raws) >= COPY_FROM:  # a large batch: a transaction, its lines copied
+            async with self.db.transaction() as conn:
+                if not await update_guarded(conn, row, guard):
+                    raise self.claims.lost(writer)
+                await store_batch(conn, row, batch, update=False)
+            return row
         async with self.db.one_statement() as conn:
-            cur = await append_batch(conn, row, batch, self.claims.guard(writer))
+            cur = await append_batch(conn, row, batch, guard)
             if await cur.fetchone() is None:
                 raise self.claims.lost(writer)
         return row
