@@ -455,12 +455,15 @@ def bench_append(
                 )
             rates.append(items / seconds)
         rate = statistics.median(rates)
-        target, ok = check("append", rate)
         mode = "commit per 10-item turn" if durable else "queued, flushed at end"
         label = f"{writers} writers as {how}, {mode} ({items:,} items of {size:,.0f} B)"
         if runs > 1:
             label += f", median of {runs} ({min(rates):,.0f}-{max(rates):,.0f})"
-        figures.append(Figure(label, rate, "items/s", target, ok))
+        if durable:  # a commit per turn: what durability costs; the target is throughput
+            figures.append(Figure(label, rate, "items/s"))
+        else:
+            target, ok = check("append", rate)
+            figures.append(Figure(label, rate, "items/s", target, ok))
     return figures
 
 

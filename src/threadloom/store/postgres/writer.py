@@ -54,7 +54,8 @@ def not_found(thread_id: str) -> NotFound:
 # --- lines ------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Prepared:
-    """A line to store: as read back (``line``) and, for legacy threads, its exact bytes."""
+    """A line to store (``line``: as given with its bytes, else as read back) and its exact
+    bytes."""
 
     line: RolloutLine
     raw: bytes
@@ -62,15 +63,14 @@ class Prepared:
 
 def prepare(params: AppendItemsParams) -> list[Prepared]:
     """The lines of an append as they will be stored; InvalidRequest for a line that is not
-    JSON. Given encodings are kept byte for byte."""
-    out: list[Prepared] = []
+    JSON. Given encodings (``codec.encode_line`` of each line, as ``LiveThread`` passes them)
+    are kept byte for byte, next to their lines as given (the local and in-memory stores also
+    fold lines in as given)."""
     if params.encoded is not None and len(params.encoded) == len(params.items):
-        for data in params.encoded:
-            try:
-                out.append(Prepared(decode_line(data), bytes(data)))
-            except LineError as exc:
-                raise InvalidRequest(f"rollout line cannot be stored as JSON: {exc}") from None
-        return out
+        return [
+            Prepared(line, bytes(data))
+            for line, data in zip(params.items, params.encoded, strict=True)
+        ]
     return [prepare_line(line) for line in params.items]
 
 
