@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import msgspec
 
 from threadloom.errors import InvalidRequest
 from threadloom.protocol.codec import encode_line
-from threadloom.protocol.policy import EventMode, persisted, sanitize_extended
-from threadloom.protocol.rollout import EVENT_MSG, RESPONSE_ITEM, HistoryMode, RolloutLine
-
-
-def _payload_types(line: RolloutLine) -> tuple[str | None, str | None]:
-    """``payload.type`` and, for ``item_completed``, ``payload.item.type``."""
-    payload: Any = line.payload
-    if line.type not in (EVENT_MSG, RESPONSE_ITEM) or not isinstance(payload, dict):
-        return None, None
-    kind = payload.get("type")
-    if not isinstance(kind, str):
-        return None, None
-    if kind != "item_completed":
-        return kind, None
-    item = payload.get("item")
-    item_type = item.get("type") if isinstance(item, dict) else None
-    return kind, item_type if isinstance(item_type, str) else None
+from threadloom.protocol.policy import EventMode, payload_types, persisted, sanitize_extended
+from threadloom.protocol.rollout import HistoryMode, RolloutLine
 
 
 class PersistFilter:
@@ -52,7 +36,7 @@ class PersistFilter:
             if not isinstance(given, RolloutLine):
                 raise InvalidRequest(f"expected a RolloutLine, got {type(given).__name__}")
             line = given
-            kind, item_type = _payload_types(line)
+            kind, item_type = payload_types(line)
             if not persisted(
                 line.type,
                 kind,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from threadloom.protocol.rollout import (
     COMPACTED,
@@ -10,6 +11,7 @@ from threadloom.protocol.rollout import (
     RESPONSE_ITEM,
     SESSION_META,
     TURN_CONTEXT,
+    RolloutLine,
 )
 
 
@@ -111,6 +113,27 @@ def kept_on_read(kind: str, payload_type: str | None, item_type: str | None = No
         if name == "item_completed":
             return item_type in LEGACY_ITEM_COMPLETED_TYPES
     return False
+
+
+def payload_types(line: RolloutLine) -> tuple[str | None, str | None]:
+    """``payload.type`` of an event or response item and, for ``item_completed``,
+    ``payload.item.type`` (what ``kept_on_read`` and ``persisted`` decide by)."""
+    payload: Any = line.payload
+    if line.type not in (EVENT_MSG, RESPONSE_ITEM) or not isinstance(payload, dict):
+        return None, None
+    kind = payload.get("type")
+    if not isinstance(kind, str):
+        return None, None
+    if kind != "item_completed":
+        return kind, None
+    item = payload.get("item")
+    item_type = item.get("type") if isinstance(item, dict) else None
+    return kind, item_type if isinstance(item_type, str) else None
+
+
+def line_kept_on_read(line: RolloutLine) -> bool:
+    """``kept_on_read`` of a whole line."""
+    return kept_on_read(line.type, *payload_types(line))
 
 
 EXEC_OUTPUT_LIMIT = 10_000

@@ -26,7 +26,7 @@ from threadloom.protocol.codec import (
 )
 from threadloom.protocol.cursor import clamp_limit
 from threadloom.protocol.listing import list_page, uses_database
-from threadloom.protocol.policy import kept_on_read
+from threadloom.protocol.policy import line_kept_on_read
 from threadloom.protocol.rollout import (
     GitInfo,
     HistoryMode,
@@ -124,14 +124,7 @@ class _Thread:
         text = extract(self.text_state, line.type, payload, self.index)
         if text is not None:
             self.texts.append(text)
-        payload_type = payload.get("type") if isinstance(payload, dict) else None
-        item = payload.get("item") if isinstance(payload, dict) else None
-        item_type = item.get("type") if isinstance(item, dict) else None
-        if kept_on_read(
-            line.type,
-            payload_type if isinstance(payload_type, str) else None,
-            item_type if isinstance(item_type, str) else None,
-        ):
+        if line_kept_on_read(line):
             self.index += 1
 
     def history(self, last: int | None = None) -> StoredThreadHistory:

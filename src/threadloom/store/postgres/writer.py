@@ -22,7 +22,7 @@ from psycopg import AsyncCursor
 from threadloom.errors import InvalidRequest, NotFound
 from threadloom.ids import ThreadId
 from threadloom.protocol.codec import LineError, decode_line, encode_line
-from threadloom.protocol.policy import kept_on_read
+from threadloom.protocol.policy import line_kept_on_read
 from threadloom.protocol.rollout import RolloutLine
 from threadloom.protocol.summary import SummaryState
 from threadloom.protocol.texts import SearchText, TextState, extract
@@ -120,21 +120,9 @@ def feed_line(row: ThreadRow, line: RolloutLine) -> SearchText | None:
     payload = line.payload
     row.state.feed(line.type, payload)
     text = extract(row.text_state, line.type, payload, row.text_index)
-    if _kept(line):
+    if line_kept_on_read(line):
         row.text_index += 1
     return text
-
-
-def _kept(line: RolloutLine) -> bool:
-    payload = line.payload
-    payload_type = payload.get("type") if isinstance(payload, dict) else None
-    item = payload.get("item") if isinstance(payload, dict) else None
-    item_type = item.get("type") if isinstance(item, dict) else None
-    return kept_on_read(
-        line.type,
-        payload_type if isinstance(payload_type, str) else None,
-        item_type if isinstance(item_type, str) else None,
-    )
 
 
 def words(text: str) -> list[str]:
@@ -192,7 +180,6 @@ async def select_row(conn: Conn, owner: str, thread_id: str, *, lock: str = "") 
 async def insert_row(conn: Conn, owner: str, row: ThreadRow) -> int | None:
     """Store a new thread's row; its key, or None when the thread is stored already."""
     meta = row.meta
-    columns = listing_columns(meta, row.state)
     cur = await conn.execute(
         "INSERT INTO threads (owner, thread_id, history_mode, meta, state, text_state,"
         " text_index, next_seq, next_ordinal, preview, title_name, cwd, provider, source_kind,"
@@ -206,14 +193,7 @@ async def insert_row(conn: Conn, owner: str, row: ThreadRow) -> int | None:
             row.thread_id,
             meta.history_mode.value,
             encode_meta(row.state.meta_payload),
-            encode_state(row.state),
-            encode_text_state(row.text_state),
-            row.text_index,
-            row.next_seq,
-            row.next_ordinal,
-            columns["preview"],
-            columns["title_name"],
-            columns["cwd"],
+            *_summary_values(row),
             pg_text(meta.model_provider or None),
             meta.source.kind,
             meta.source.is_interactive,
@@ -248,8 +228,9 @@ _UPDATE_ROW = (
 )
 
 
-def _row_values(row: ThreadRow) -> list[Any]:
-    """The arguments of ``_UPDATE_ROW``."""
+def _summary_values(row: ThreadRow) -> list[Any]:
+    """What lines change in a thread's row, in column order: state, text state, text index,
+    next sequence number and ordinal, preview, title name, cwd."""
     columns = listing_columns(row.meta, row.state)
     return [
         encode_state(row.state),
@@ -260,6 +241,13 @@ def _row_values(row: ThreadRow) -> list[Any]:
         columns["preview"],
         columns["title_name"],
         columns["cwd"],
+    ]
+
+
+def _row_values(row: ThreadRow) -> list[Any]:
+    """The arguments of ``_UPDATE_ROW``."""
+    return [
+        *_summary_values(row),
         row.updated_ms,
         row.recency_ms,
         row.torn_tail,
@@ -302,10 +290,16 @@ async def copy_lines(conn: Conn, thread_key: int, first_seq: int, raws: list[byt
 async def update_guarded(conn: Conn, row: ThreadRow, guard: tuple[str, list[Any]]) -> bool:
     """Write the row's new summary where ``guard`` holds (see ``append_batch``); whether it
     held."""
-    condition, condition_args = guard
-    query = f"{_UPDATE_ROW} AND {condition} RETURNING key"
-    cur = await conn.execute(query.encode(), [*_row_values(row), *condition_args])
+    query, args = _guarded_update(row, guard)
+    cur = await conn.execute(query.encode(), args)
     return await cur.fetchone() is not None
+
+
+def _guarded_update(row: ThreadRow, guard: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+    """``_UPDATE_ROW`` where ``guard`` (a WHERE term and its arguments) holds, returning the
+    key: the statement and its arguments."""
+    condition, condition_args = guard
+    return f"{_UPDATE_ROW} AND {condition} RETURNING key", [*_row_values(row), *condition_args]
 
 
 async def append_batch(
@@ -318,9 +312,8 @@ async def append_batch(
     read: the returned cursor yields a row when it wrote the batch, none when the guard
     failed (nothing written).
     """
-    condition, condition_args = guard
-    parts = [f"WITH updated AS ({_UPDATE_ROW} AND {condition} RETURNING key)"]
-    args: list[Any] = [*_row_values(row), *condition_args]
+    update, args = _guarded_update(row, guard)
+    parts = [f"WITH updated AS ({update})"]
     if batch.raws:
         parts.append(f", lines AS ({_LINES.format(key='updated.key', source='updated, ')})")
         args += [batch.first_seq, batch.raws]
