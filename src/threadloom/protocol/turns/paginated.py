@@ -24,11 +24,11 @@ from typing import Any
 from msgspec import UNSET
 
 from threadloom.protocol.events import ItemCompleted, TaskComplete, TaskStarted, TurnAborted
-from threadloom.protocol.items import parse_item
+from threadloom.protocol.items import ParsedItem, parse_item
 from threadloom.protocol.rollout import EVENT_MSG, RolloutLine
 from threadloom.protocol.turns.errors import InvalidTurnError
 from threadloom.protocol.turns.items import InvalidItem
-from threadloom.protocol.turns.loading import task_error
+from threadloom.protocol.turns.loading import UNPARSED, Unparsed, task_error
 from threadloom.protocol.turns.machine import Machine, Where
 from threadloom.protocol.turns.state import (
     COMPLETED,
@@ -53,7 +53,9 @@ class PaginatedMachine(Machine):
 
     track_items = False
 
-    def handle(self, line: RolloutLine) -> None:
+    def handle(self, line: RolloutLine, parsed: ParsedItem | Unparsed | None = UNPARSED) -> None:
+        """Reduce one line (it parses the few events it projects itself: ``parsed`` is the
+        legacy replay's value, which drops some of them)."""
         if line.type != EVENT_MSG or line.event_type not in PROJECTED:
             return
         parsed = parse_item(line)

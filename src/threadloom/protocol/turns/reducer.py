@@ -123,10 +123,7 @@ class TurnReducer:
         ``parsed``: the line's ``load_line`` value when the caller has it (saves parsing the
         line again; a paginated history parses its few events itself)."""
         machine = self._machine_for(line)
-        if isinstance(machine, LegacyMachine):
-            machine.handle(line, parsed)
-        else:
-            machine.handle(line)
+        machine.handle(line, parsed)
         return self._take(machine)
 
     def feed_all(self, lines: Iterable[RolloutLine]) -> list[TurnEvent]:
