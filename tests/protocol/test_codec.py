@@ -19,6 +19,7 @@ from threadloom.protocol.codec import (
     format_rfc3339_nanos,
     format_rfc3339_seconds,
     format_timestamp,
+    line_from_object,
     parse_timestamp_ms,
     parse_timestamp_precise,
 )
@@ -109,6 +110,32 @@ def test_decoding_keeps_payload_key_order_and_unknown_members() -> None:
 def test_lines_without_a_valid_envelope_are_refused(raw: bytes) -> None:
     with pytest.raises(LineError):
         decode_line(raw)
+
+
+_members = st.dictionaries(
+    st.sampled_from(["timestamp", "type", "payload", "ordinal", "metadata", "other"]),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5)
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@given(_members)
+def test_lines_decode_as_their_checked_envelope(members: dict[str, object]) -> None:
+    raw = json.dumps(members).encode()
+    try:
+        expected: RolloutLine | str = line_from_object(decode_json(raw))
+    except LineError as exc:
+        expected = str(exc)
+    try:
+        got: RolloutLine | str = decode_line(raw)
+    except LineError as exc:
+        got = str(exc)
+    assert got == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), ESCAPES)

@@ -358,6 +358,26 @@ def test_to_payload_returns_fresh_containers() -> None:
     assert payload == snapshot
 
 
+def test_to_payload_copies_json_members_deeply() -> None:
+    passthrough = {"content_item_kinds": ["user.text"], "nested": {"list": [1, {"a": None}]}}
+    payload = {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": "x"}],
+        "internal_chat_message_metadata_passthrough": passthrough,
+    }
+    snapshot = copy.deepcopy(payload)
+    item = _parse("response_item", payload)
+
+    out = item.to_payload()
+    copied = out["internal_chat_message_metadata_passthrough"]
+    copied["nested"]["list"][1]["a"] = "junk"
+    copied["content_item_kinds"].append("junk")
+
+    assert payload == snapshot
+    assert item.to_payload() == snapshot
+
+
 def test_values_built_in_code_serialise_with_codex_defaults() -> None:
     event = UserMessageEvent(
         message="hi", text_elements=[TextElement(byte_range=ByteRange(start=0, end=2))]

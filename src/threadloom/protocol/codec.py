@@ -15,6 +15,7 @@ import msgspec
 from threadloom.protocol.rollout import RolloutLine
 
 _decoder = msgspec.json.Decoder()
+_line_decoder = msgspec.json.Decoder(RolloutLine)
 _encoder = msgspec.json.Encoder()  # same settings as codec_json; kept local for the hot path
 
 
@@ -34,6 +35,10 @@ def decode_json(data: bytes | str) -> Any:
 
 def decode_line(data: bytes) -> RolloutLine:
     """Decode one JSONL line into its envelope; raise LineError when it is not one."""
+    try:
+        return _line_decoder.decode(data)  # the common case, checked by msgspec
+    except msgspec.DecodeError:
+        pass  # decoded again below, for the reason
     try:
         obj = _decoder.decode(data)
     except msgspec.DecodeError as exc:

@@ -6,12 +6,27 @@ Every model here is a frozen msgspec struct whose fields are declared in the ord
 * default ``UNSET``: Codex omits the member when it is absent *or null*;
 * default ``None`` (or another value): Codex writes the member, with that value when absent.
 
+A field typed ``Any`` (or a list or dict of it) holds JSON data as decoded, never a typed
+value: ``to_payload`` copies it as plain data.
+
 ``items.py`` builds the response items and the line-level parser on top of this module.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Self, TypeAlias, TypeVar, get_args
+from collections.abc import Callable
+from types import UnionType
+from typing import (
+    Any,
+    ClassVar,
+    Literal,
+    Self,
+    TypeAlias,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -36,11 +51,11 @@ class Shape(msgspec.Struct, frozen=True, kw_only=True):
         out: dict[str, Any] = {}
         if config.tag_field is not None and isinstance(config.tag, str):
             out[config.tag_field] = config.tag
-        for name, key, omit_null in _plan(type(self)):
+        for name, key, omit_null, convert in _plan(type(self)):
             value = getattr(self, name)
             if value is UNSET or (value is None and omit_null):
                 continue
-            out[key] = dump(value)
+            out[key] = value if convert is None else convert(value)
         return self._canonical(out)
 
     def _canonical(self, out: dict[str, Any]) -> dict[str, Any]:
@@ -89,19 +104,40 @@ class TypedPayload(Shape, frozen=True, kw_only=True):
         return None
 
 
-_PLANS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+Step: TypeAlias = tuple[str, str, bool, Callable[[Any], Any] | None]
+"""How ``to_payload`` writes one field: its name, its key, whether null is omitted, and how
+its value is copied (None: as it is, a scalar)."""
+_PLANS: dict[type, tuple[Step, ...]] = {}
 
 
-def _plan(cls: type[Shape]) -> tuple[tuple[str, str, bool], ...]:
+def _plan(cls: type[Shape]) -> tuple[Step, ...]:
     plan = _PLANS.get(cls)
     if plan is None:
         plan = tuple(
-            (f.name, f.encode_name, f.default is UNSET)
+            (f.name, f.encode_name, f.default is UNSET, _COPIERS[_content(f.type)])
             for f in msgspec.structs.fields(cls)
             if f.encode_name != RAW_FIELD
         )
         _PLANS[cls] = plan
     return plan
+
+
+def _content(tp: Any) -> int:
+    """What a field of type ``tp`` can hold: scalars only, JSON data (``Any`` and containers
+    of it, as decoded: no typed values inside), or typed values."""
+    if tp is Any:
+        return _JSON
+    if isinstance(tp, type):
+        return _SCALAR if issubclass(tp, _SCALARS) else _TYPED
+    origin = get_origin(tp)
+    if origin is Literal:
+        return _SCALAR
+    args = get_args(tp)
+    if origin in (Union, UnionType):
+        return max(map(_content, args))
+    if origin in (list, dict) and args:
+        return _TYPED if max(map(_content, args)) == _TYPED else _JSON
+    return _TYPED
 
 
 def dump(value: Any) -> Any:
@@ -113,6 +149,15 @@ def dump(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: dump(v) for k, v in value.items()}
     return value
+
+
+_SCALAR, _JSON, _TYPED = 0, 1, 2
+_SCALARS = (str, int, float, bool, type(None), msgspec.UnsetType)
+_COPIERS: dict[int, Callable[[Any], Any] | None] = {
+    _SCALAR: None,
+    _JSON: msgspec.to_builtins,  # a deep copy made in C: the value is JSON data
+    _TYPED: dump,
+}
 
 
 def uuid_problem(value: str, what: str) -> str | None:
