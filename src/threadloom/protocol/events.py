@@ -153,9 +153,16 @@ def dump(value: Any) -> Any:
 
 _SCALAR, _JSON, _TYPED = 0, 1, 2
 _SCALARS = (str, int, float, bool, type(None), msgspec.UnsetType)
+
+
+def json_copy(value: Any) -> Any:
+    """A fresh copy of JSON data (no typed values inside), made in C."""
+    return msgspec.to_builtins(value)
+
+
 _COPIERS: dict[int, Callable[[Any], Any] | None] = {
     _SCALAR: None,
-    _JSON: msgspec.to_builtins,  # a deep copy made in C: the value is JSON data
+    _JSON: json_copy,
     _TYPED: dump,
 }
 
@@ -739,7 +746,7 @@ class RawTurnItem(Shape, frozen=True, kw_only=True):
         return value if isinstance(value, str) else None
 
     def to_payload(self) -> dict[str, Any]:
-        out: dict[str, Any] = dump(self.raw)
+        out: dict[str, Any] = json_copy(self.raw)
         return out
 
 
@@ -833,6 +840,7 @@ __all__ = [  # noqa: RUF022 - grouped by section
     "Tagged",
     "TypedPayload",
     "dump",
+    "json_copy",
     # nested shapes
     "Duration",
     "ByteRange",

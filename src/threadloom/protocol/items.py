@@ -33,6 +33,7 @@ from threadloom.protocol.events import (
     TypedPayload,
     WebSearchAction,
     dump,
+    json_copy,
     prepare_web_action,
 )
 from threadloom.protocol.rollout import (
@@ -378,21 +379,21 @@ def _derived_sandbox(profile: Any) -> dict[str, Any] | None:
     if isinstance(profile, dict) and profile.get("type") == "disabled":
         return {"type": "danger-full-access"}
     if isinstance(profile, dict) and profile.get("type") == "external" and "network" in profile:
-        return {"type": "external-sandbox", "network_access": dump(profile["network"])}
+        return {"type": "external-sandbox", "network_access": json_copy(profile["network"])}
     return None
 
 
 def _derived_profile(policy: SandboxPolicy) -> dict[str, Any] | None:
     """The permission profile Codex adds to a turn_context that has none (observed cases)."""
     if isinstance(policy, ReadOnlySandbox):
-        profile: dict[str, Any] = dump(READ_ONLY_PROFILE)
+        profile: dict[str, Any] = json_copy(READ_ONLY_PROFILE)
         if policy.network_access is True:
             profile["network"] = "enabled"
         return profile
     if isinstance(policy, DangerFullAccess):
         return {"type": "disabled"}
     if isinstance(policy, ExternalSandbox) and policy.network_access is not UNSET:
-        return {"type": "external", "network": dump(policy.network_access)}
+        return {"type": "external", "network": json_copy(policy.network_access)}
     return None
 
 
@@ -487,7 +488,7 @@ class SessionMetaItem(msgspec.Struct, frozen=True):
         out: dict[str, Any] = {}
         for key in SESSION_META_WRITE_ORDER:
             if key in raw:
-                out[key] = dump(raw[key])
+                out[key] = json_copy(raw[key])
             elif key in added:
                 out[key] = added[key]
         if out.get("account_scoped") is False:
@@ -512,7 +513,7 @@ class OpaqueItem(msgspec.Struct, frozen=True):
     raw: Any
 
     def to_payload(self) -> Any:
-        return dump(self.raw)
+        return json_copy(self.raw)
 
 
 class UnknownItem(msgspec.Struct, frozen=True):
