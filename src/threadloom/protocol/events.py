@@ -15,6 +15,7 @@ value: ``to_payload`` copies it as plain data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import UnionType
 from typing import (
     Any,
@@ -47,11 +48,19 @@ class Shape(msgspec.Struct, frozen=True, kw_only=True):
 
     def to_payload(self) -> dict[str, Any]:
         """Codex's canonical form: fields in write order, absent optionals omitted."""
+        plan = _plan(type(self))
+        if plan.flat:  # msgspec writes it in that order already; only nulls to drop
+            value = msgspec.structs.replace(self, raw=UNSET) if plan.has_raw else self
+            flat: dict[str, Any] = msgspec.to_builtins(value)
+            for key in plan.null_omitted:
+                if key in flat and flat[key] is None:
+                    del flat[key]
+            return flat
         config = self.__struct_config__
         out: dict[str, Any] = {}
         if config.tag_field is not None and isinstance(config.tag, str):
             out[config.tag_field] = config.tag
-        for name, key, omit_null, convert in _plan(type(self)):
+        for name, key, omit_null, convert in plan.steps:
             value = getattr(self, name)
             if value is UNSET or (value is None and omit_null):
                 continue
@@ -107,17 +116,34 @@ class TypedPayload(Shape, frozen=True, kw_only=True):
 Step: TypeAlias = tuple[str, str, bool, Callable[[Any], Any] | None]
 """How ``to_payload`` writes one field: its name, its key, whether null is omitted, and how
 its value is copied (None: as it is, a scalar)."""
-_PLANS: dict[type, tuple[Step, ...]] = {}
 
 
-def _plan(cls: type[Shape]) -> tuple[Step, ...]:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How ``to_payload`` writes a class: field by field, or, for a *flat* class (no typed
+    field, no ``_canonical`` rule), as ``msgspec.to_builtins`` does with nulls dropped."""
+
+    steps: tuple[Step, ...]
+    flat: bool
+    has_raw: bool
+    null_omitted: tuple[str, ...]
+
+
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type[Shape]) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is None:
-        plan = tuple(
+        fields = msgspec.structs.fields(cls)
+        steps = tuple(
             (f.name, f.encode_name, f.default is UNSET, _COPIERS[_content(f.type)])
-            for f in msgspec.structs.fields(cls)
+            for f in fields
             if f.encode_name != RAW_FIELD
         )
+        flat = cls._canonical is Shape._canonical and all(s[3] is not dump for s in steps)
+        has_raw = any(f.encode_name == RAW_FIELD for f in fields)
+        plan = _Plan(steps, flat, has_raw, tuple(s[1] for s in steps if s[2]))
         _PLANS[cls] = plan
     return plan
 
