@@ -32,7 +32,6 @@ from threadloom.protocol.events import (
     Tagged,
     TypedPayload,
     WebSearchAction,
-    dump,
     json_copy,
     prepare_web_action,
 )
