@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from threadloom.protocol.codec import decode_line, encode_json, encode_line
 from threadloom.protocol.items import (
+    CONTEXTUAL_FRAGMENTS,
     EVENT_TYPES,
     RESPONSE_ITEM_TYPES,
     ByteRange,
@@ -42,6 +43,7 @@ from threadloom.protocol.items import (
     UnknownItem,
     UserMessageEvent,
     WebSearchEnd,
+    is_contextual_fragment,
     is_user_message,
     parse_item,
 )
@@ -693,6 +695,31 @@ CONTEXT_TEXTS = [
     '<hook_prompt hook_run_id="run-1">Please fix lint</hook_prompt>',
     "  \n<ENVIRONMENT_CONTEXT>x</Environment_Context>\u3000",
 ]
+
+
+def _wrapped_in_a_marker(text: str) -> bool:
+    """The rule spelled out: trimmed of Rust whitespace, starts and ends with a pair of
+    markers, compared in ASCII lower case, without the two overlapping."""
+    ws = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+        chr(c) for c in range(0x2000, 0x200B)
+    )
+    body = text.strip(ws)
+    lower = "".join(c.lower() if c.isascii() else c for c in body)
+    return any(
+        len(body) >= len(a) + len(b) and lower.startswith(a) and lower.endswith(b)
+        for a, b in CONTEXTUAL_FRAGMENTS
+    )
+
+
+_marker_parts = st.sampled_from(
+    [p for pair in CONTEXTUAL_FRAGMENTS for p in pair]
+    + [p.upper() for p, _ in CONTEXTUAL_FRAGMENTS]
+)
+
+
+@given(st.lists(_marker_parts | st.text(max_size=6), max_size=4).map("".join))
+def test_context_fragments_follow_the_marker_rule(text: str) -> None:
+    assert is_contextual_fragment(text) == _wrapped_in_a_marker(text)
 
 
 def test_plain_user_text_is_a_user_message() -> None:

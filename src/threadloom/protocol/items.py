@@ -616,17 +616,19 @@ _RUST_WHITESPACE = (
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+_LONGEST_START = max(len(start) for start, _ in CONTEXTUAL_FRAGMENTS)
+_LONGEST_END = max(len(end) for _, end in CONTEXTUAL_FRAGMENTS)
+
+
 def is_contextual_fragment(text: str) -> bool:
     """True when ``text``, trimmed, is wrapped in one of the context markers (ASCII case)."""
     body = text.strip(_RUST_WHITESPACE)
-    for start, end in CONTEXTUAL_FRAGMENTS:
-        if (
-            len(body) >= len(start) + len(end)
-            and body[: len(start)].translate(_ASCII_LOWER) == start
-            and body[len(body) - len(end) :].translate(_ASCII_LOWER) == end
-        ):
-            return True
-    return False
+    head = body[:_LONGEST_START].translate(_ASCII_LOWER)
+    tail = body[-_LONGEST_END:].translate(_ASCII_LOWER)
+    return any(
+        len(body) >= len(start) + len(end) and head.startswith(start) and tail.endswith(end)
+        for start, end in CONTEXTUAL_FRAGMENTS
+    )
 
 
 def _real_input_kind(kind: Any) -> bool:
