@@ -1,5 +1,6 @@
-"""What a history records about its settings, read from a rollout file: the chunked marker
-search of ``recorded_settings_of_file`` finds exactly the lines a line-by-line pass decodes."""
+"""What a history records about its settings, read from a rollout file: the backward search of
+a plain file and the chunked forward search of a compressed one give exactly what a
+line-by-line pass gives."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from threadloom.runtime import history
 from threadloom.runtime.config import RecordedSettings
@@ -64,19 +66,73 @@ def line_by_line(path: Path) -> RecordedSettings:
     return recorded_settings(iter_lines(path))
 
 
+def compressed(path: Path) -> Path:
+    out = path.with_name(path.name + ".zst")
+    out.write_bytes(zstandard.ZstdCompressor().compress(path.read_bytes()))
+    return out
+
+
 @pytest.mark.parametrize("chunk", [64, 1000, 4096, 1 << 20])
 @pytest.mark.parametrize("torn_marker", [False, True])
-def test_the_chunked_search_reads_what_a_line_by_line_pass_reads(
+def test_the_chunked_search_of_a_compressed_file_reads_what_a_line_by_line_pass_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, torn_marker: bool
 ) -> None:
     path = settings_thread(tmp_path, torn_marker=torn_marker)
     monkeypatch.setattr(history, "_MARKER_CHUNK", chunk)
 
-    found = recorded_settings_of_file(path)
+    found = recorded_settings_of_file(compressed(path))
 
     assert found == line_by_line(path)
     assert (found.cwd, found.approval_policy, found.model) == ("/e", "never", "m2")
     assert found.reasoning_effort == "low"
+
+
+@pytest.mark.parametrize("torn_marker", [False, True])
+def test_the_backward_search_reads_what_a_line_by_line_pass_reads(
+    tmp_path: Path, torn_marker: bool
+) -> None:
+    path = settings_thread(tmp_path, torn_marker=torn_marker)
+
+    found = recorded_settings_of_file(path)
+
+    assert found == line_by_line(path)
+    assert (found.cwd, found.approval_policy, found.model) == ("/e", "never", "m2")
+
+
+def mixed_thread(tmp_path: Path, seed: int) -> Path:
+    """Settings lines in a random order, each member present, null, empty or of a wrong
+    type, between ordinary turns."""
+    rng = random.Random(seed)
+    thread_id = uuid7(BASE_MS, rng)
+    b = RolloutBuilder(thread_id, created=BASE_MS, cwd="/proj")
+    values: list[object] = [None, "", 7, {"granular": {}}, "a", "b"]
+    for n in range(rng.randrange(0, 12)):
+        b.turn(f"turn {n}", "ok", turn_id=f"t{n}")
+        if rng.random() < 0.5:
+            payload = {**context("/c", "m"), "turn_id": f"t{n}"}
+            payload["approval_policy"] = rng.choice(["never", "on-request", {"granular": {}}])
+            payload["model"] = rng.choice(["m1", "m2", "", 3])
+            payload["effort"] = rng.choice(values)
+            b.line("turn_context", payload)
+        else:
+            event = applied(thread_id, "/x", "never", None)
+            settings = dict(event["thread_settings"])  # type: ignore[call-overload]
+            for key in ("cwd", "model_provider_id", "approval_policy", "model"):
+                if rng.random() < 0.6:
+                    settings[key] = rng.choice(values)
+            b.event({**event, "thread_settings": settings})
+    path = tmp_path / f"mixed-{seed}.jsonl"
+    path.write_bytes(b.to_bytes())
+    return path
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_both_searches_agree_with_a_line_by_line_pass(tmp_path: Path, seed: int) -> None:
+    path = mixed_thread(tmp_path, seed)
+    expected = line_by_line(path)
+
+    assert recorded_settings_of_file(path) == expected
+    assert recorded_settings_of_file(compressed(path)) == expected
 
 
 def test_a_file_without_settings_records_nothing(tmp_path: Path) -> None:

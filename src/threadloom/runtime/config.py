@@ -166,6 +166,28 @@ class RecordedSettings:
             self.model, self.reasoning_effort = model, _text(effort)
             self.seen_model = True
 
+    def backfill(self, earlier: RecordedSettings) -> None:
+        """Add what an earlier part of the history recorded where this later part recorded
+        nothing: the same as feeding both parts in order."""
+        self.cwd = self.cwd or earlier.cwd
+        self.model_provider = self.model_provider or earlier.model_provider
+        self._applied_approval = self._applied_approval or earlier._applied_approval
+        self._context_approval = self._context_approval or earlier._context_approval
+        if not self.seen_model:
+            self.model, self.reasoning_effort = earlier.model, earlier.reasoning_effort
+            self.seen_model = earlier.seen_model
+
+    @property
+    def needs_context(self) -> bool:
+        """Could an earlier ``turn_context`` still change this?"""
+        return not (self.seen_model and self._context_approval)
+
+    @property
+    def complete(self) -> bool:
+        """Could no earlier line change this any more?"""
+        settled = self.cwd and self.model_provider and self._applied_approval
+        return bool(settled) and not self.needs_context
+
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None

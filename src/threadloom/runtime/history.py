@@ -11,13 +11,15 @@ turn (fork interruption marker).
 ``history_source`` yields a stored thread's lines without holding them all: straight from its
 rollout file when the store has one, else from ``load_history``; a paginated fork's inherited
 lines first (its ``history_base`` chain, rollout-format 16.2). ``recorded_settings`` reads only
-the lines that record settings, for a fork that copies nothing else.
+the lines that record settings, for a fork that copies nothing else; of a rollout file, only
+the last ones that still matter (``recorded_settings_of_file``).
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,11 +159,10 @@ class HistoryScan:
 
     def feed_settings(self, line: RolloutLine, parsed: ParsedItem) -> None:
         """A kept ``thread_settings_applied`` or ``turn_context`` line (no other effect)."""
-        if isinstance(parsed, ThreadSettingsApplied):
-            self.last_settings = parsed.thread_settings.to_payload()
-            self.recorded.applied(self.last_settings)
+        applied = record_settings(self.recorded, line, parsed)
+        if applied is not None:
+            self.last_settings = applied
         elif line.type == TURN_CONTEXT and isinstance(line.payload, dict):
-            self.recorded.turn_context(line.payload)
             model = line.payload.get("model")
             if self._awaiting_context and isinstance(model, str):
                 self.context_model, self._awaiting_context = model, False
@@ -218,6 +219,20 @@ class HistoryScan:
         }
 
 
+def record_settings(
+    recorded: RecordedSettings, line: RolloutLine, parsed: ParsedItem
+) -> dict[str, Any] | None:
+    """Fold a kept ``thread_settings_applied`` or ``turn_context`` line into ``recorded``;
+    the applied settings of the former."""
+    if isinstance(parsed, ThreadSettingsApplied):
+        applied = parsed.thread_settings.to_payload()
+        recorded.applied(applied)
+        return applied
+    if line.type == TURN_CONTEXT and isinstance(line.payload, dict):
+        recorded.turn_context(line.payload)
+    return None
+
+
 async def history_source(store: ThreadStore, stored: StoredThread) -> Iterator[RolloutLine]:
     """The stored thread's lines in file order, a paginated fork's inherited lines first
     (see the module doc); nothing is held in memory when the store keeps files."""
@@ -259,29 +274,67 @@ async def _own_lines(store: ThreadStore, stored: StoredThread) -> Iterator[Rollo
 
 def recorded_settings(lines: Iterator[RolloutLine]) -> RecordedSettings:
     """What ``lines`` record about their thread's settings (``HistoryScan.recorded``)."""
-    scan = HistoryScan()
+    recorded = RecordedSettings()
     for line in lines:
         if line.type in (EVENT_MSG, TURN_CONTEXT):
             parsed = load_line(line)
             if parsed is not None:
-                scan.feed_settings(line, parsed)
-    return scan.recorded
+                record_settings(recorded, line, parsed)
+    return recorded
 
 
 def recorded_settings_of_file(path: Path) -> RecordedSettings:
-    """``recorded_settings`` of a rollout file, decoding only the lines that can record
-    settings (a quoted type name cannot occur inside a JSON string)."""
-    scan = HistoryScan()
-    with open_rollout(path) as stream:
-        for raw in _marked_lines(stream, _SETTINGS_MARKERS):
-            try:
-                line = decode_line(raw)
-            except LineError:
-                continue
-            parsed = load_line(line)
-            if parsed is not None:
-                scan.feed_settings(line, parsed)
-    return scan.recorded
+    """``recorded_settings`` of a rollout file, decoding only lines that hold a settings
+    type name (a quoted type name cannot occur inside a JSON string): a plain file searched
+    backwards from its end, only until no earlier line can change the result; a compressed
+    one forwards, in chunks."""
+    if path.name.endswith(".zst"):
+        recorded = RecordedSettings()
+        with open_rollout(path) as stream:
+            for raw in _marked_lines(stream, _SETTINGS_MARKERS):
+                later = _settings_of_line(raw)
+                if later is not None:
+                    later.backfill(recorded)
+                    recorded = later
+        return recorded
+    with open(path, "rb") as f:
+        if f.seek(0, io.SEEK_END) == 0:
+            return RecordedSettings()
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _settings_backwards(data)
+
+
+def _settings_backwards(data: mmap.mmap) -> RecordedSettings:
+    recorded = RecordedSettings()
+    end = data.rfind(b"\n") + 1  # complete lines only: a torn last line is not read
+    before = end
+    while not recorded.complete:
+        markers = _SETTINGS_MARKERS if recorded.needs_context else _SETTINGS_MARKERS[:1]
+        at = max(data.rfind(marker, 0, before) for marker in markers)
+        if at < 0:
+            break
+        start = data.rfind(b"\n", 0, at) + 1
+        earlier = _settings_of_line(data[start : data.find(b"\n", at, end)])
+        if earlier is not None:
+            recorded.backfill(earlier)
+        before = start
+    return recorded
+
+
+def _settings_of_line(raw: bytes) -> RecordedSettings | None:
+    """What one line records (None: not a kept settings line)."""
+    try:
+        line = decode_line(raw)
+    except LineError:
+        return None
+    if line.type not in (EVENT_MSG, TURN_CONTEXT):
+        return None
+    parsed = load_line(line)
+    if parsed is None:
+        return None
+    recorded = RecordedSettings()
+    record_settings(recorded, line, parsed)
+    return recorded
 
 
 def _marked_lines(stream: BinaryIO, markers: tuple[bytes, ...]) -> Iterator[bytes]:
