@@ -33,7 +33,7 @@ def decode_json(data: bytes | str) -> Any:
     return _decoder.decode(data)
 
 
-def decode_line(data: bytes) -> RolloutLine:
+def decode_line(data: bytes | memoryview) -> RolloutLine:
     """Decode one JSONL line into its envelope; raise LineError when it is not one."""
     try:
         return _line_decoder.decode(data)  # the common case, checked by msgspec
