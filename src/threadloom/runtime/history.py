@@ -307,10 +307,15 @@ def recorded_settings_of_file(path: Path) -> RecordedSettings:
 def _settings_backwards(data: mmap.mmap) -> RecordedSettings:
     recorded = RecordedSettings()
     end = data.rfind(b"\n") + 1  # complete lines only: a torn last line is not read
+    applied, context = _SETTINGS_MARKERS
+    # A forward search is many times faster than a backward one: rule the rare kind out first.
+    any_applied = data.find(applied, 0, end) >= 0
     before = end
     while not recorded.complete:
-        markers = _SETTINGS_MARKERS if recorded.needs_context else _SETTINGS_MARKERS[:1]
-        at = max(data.rfind(marker, 0, before) for marker in markers)
+        markers = [applied] if any_applied else []
+        if recorded.needs_context:
+            markers.append(context)
+        at = max((data.rfind(marker, 0, before) for marker in markers), default=-1)
         if at < 0:
             break
         start = data.rfind(b"\n", 0, at) + 1
