@@ -87,11 +87,13 @@ def test_the_chunked_search_of_a_compressed_file_reads_what_a_line_by_line_pass_
     assert found.reasoning_effort == "low"
 
 
+@pytest.mark.parametrize("chunk", [64, 1000, 4096, 1 << 20])
 @pytest.mark.parametrize("torn_marker", [False, True])
 def test_the_backward_search_reads_what_a_line_by_line_pass_reads(
-    tmp_path: Path, torn_marker: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, torn_marker: bool
 ) -> None:
     path = settings_thread(tmp_path, torn_marker=torn_marker)
+    monkeypatch.setattr(history, "_MARKER_CHUNK", chunk)
 
     found = recorded_settings_of_file(path)
 
@@ -127,8 +129,11 @@ def mixed_thread(tmp_path: Path, seed: int) -> Path:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_both_searches_agree_with_a_line_by_line_pass(tmp_path: Path, seed: int) -> None:
+def test_both_searches_agree_with_a_line_by_line_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     path = mixed_thread(tmp_path, seed)
+    monkeypatch.setattr(history, "_MARKER_CHUNK", random.Random(seed).choice([50, 300, 4096]))
     expected = line_by_line(path)
 
     assert recorded_settings_of_file(path) == expected

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,32 +297,67 @@ def recorded_settings_of_file(path: Path) -> RecordedSettings:
                     recorded = later
         return recorded
     with open(path, "rb") as f:
-        if f.seek(0, io.SEEK_END) == 0:
-            return RecordedSettings()
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _settings_backwards(data)
+        applied, context = _SETTINGS_MARKERS
+        # A forward search is many times faster than a backward one: rule the rare kind out.
+        any_applied = next(_marked_lines(f, (applied,)), None) is not None
+        lines = _LinesBackwards(f)
+        recorded = RecordedSettings()
+        while not recorded.complete:
+            markers = [applied] if any_applied else []
+            if recorded.needs_context:
+                markers.append(context)
+            found = lines.previous(markers) if markers else None
+            if found is None:
+                break
+            earlier = _settings_of_line(found)
+            if earlier is not None:
+                recorded.backfill(earlier)
+        return recorded
 
 
-def _settings_backwards(data: mmap.mmap) -> RecordedSettings:
-    recorded = RecordedSettings()
-    end = data.rfind(b"\n") + 1  # complete lines only: a torn last line is not read
-    applied, context = _SETTINGS_MARKERS
-    # A forward search is many times faster than a backward one: rule the rare kind out first.
-    any_applied = data.find(applied, 0, end) >= 0
-    before = end
-    while not recorded.complete:
-        markers = [applied] if any_applied else []
-        if recorded.needs_context:
-            markers.append(context)
-        at = max((data.rfind(marker, 0, before) for marker in markers), default=-1)
-        if at < 0:
-            break
-        start = data.rfind(b"\n", 0, at) + 1
-        earlier = _settings_of_line(data[start : data.find(b"\n", at, end)])
-        if earlier is not None:
-            recorded.backfill(earlier)
-        before = start
-    return recorded
+class _LinesBackwards:
+    """The complete lines of a file (a torn last line left out), searched from the end for
+    lines holding a marker, one block read at a time."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.offset = f.seek(0, io.SEEK_END)
+        """File offset of ``buf[0]``."""
+        self.buf = b""
+        """The file from ``offset`` to the start of the last line given: whole lines, the
+        first perhaps cut short (it may go on in the block before)."""
+        while self._read_block():
+            end = self.buf.rfind(b"\n") + 1
+            if end or not self.offset:
+                self.buf = self.buf[:end]
+                break
+
+    def _read_block(self) -> bool:
+        if not self.offset:
+            return False
+        start = max(0, self.offset - _MARKER_CHUNK)
+        self.f.seek(start)
+        self.buf = self.f.read(self.offset - start) + self.buf
+        self.offset = start
+        return True
+
+    def previous(self, markers: list[bytes]) -> bytes | None:
+        """The last line before those given already that holds one of ``markers``."""
+        while True:
+            at = max((self.buf.rfind(marker) for marker in markers), default=-1)
+            if at < 0:
+                first_end = self.buf.find(b"\n") + 1  # the cut-short first line goes on
+                self.buf = self.buf[:first_end] if self.offset else b""
+                if not self._read_block():
+                    return None
+                continue
+            start = self.buf.rfind(b"\n", 0, at) + 1
+            if start == 0 and self.offset:
+                self._read_block()  # the line starts in an earlier block
+                continue
+            line = self.buf[start : self.buf.index(b"\n", at)]
+            self.buf = self.buf[:start]
+            return line
 
 
 def _settings_of_line(raw: bytes) -> RecordedSettings | None:
