@@ -148,3 +148,25 @@ def test_a_file_without_settings_records_nothing(tmp_path: Path) -> None:
     path.write_bytes(b.to_bytes())
 
     assert recorded_settings_of_file(path) == RecordedSettings()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_lines_searched_backwards_are_the_marked_lines_in_reverse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    monkeypatch.setattr(history, "_MARKER_CHUNK", rng.choice([1, 7, 64, 500]))
+    words = [b"MARK", b"mark", b"MA", b"RK", b"x" * rng.randrange(1, 300), b""]
+    lines = [b"".join(rng.choices(words, k=rng.randrange(0, 6))) for _ in range(rng.randrange(30))]
+    torn = b"".join(rng.choices(words, k=rng.randrange(0, 3)))
+    path = tmp_path / "lines"
+    path.write_bytes(b"".join(line + b"\n" for line in lines) + torn)
+    expected = [line for line in reversed(lines) if b"MARK" in line or b"mark" in line]
+
+    with open(path, "rb") as f:
+        backwards = history._LinesBackwards(f)
+        found = []
+        while (line := backwards.previous([b"MARK", b"mark"])) is not None:
+            found.append(line)
+
+    assert found == expected
