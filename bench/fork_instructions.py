@@ -32,8 +32,9 @@ _COLLECTED = re.compile(rb"Collected : (\d+)")
 
 async def _fork(home: Path, thread_id: str, forks: int) -> None:
     from threadloom.server.app import AppServer  # noqa: PLC0415 - the measured process only
-    from threadloom.server.main import config_for_home, open_store  # noqa: PLC0415
+    from threadloom.server.main import config_for_home, open_store, tune_gc  # noqa: PLC0415
 
+    tune_gc()  # as `threadloom app-server` does
     store = await open_store(None, home)
     server = AppServer(store, config_for_home(home))
     replies: list[bytes] = []

@@ -161,3 +161,26 @@ def test_scripts_run_without_arguments_serves_codex_home_over_websocket(tmp_path
             ws.send(json.dumps({"id": 2, "method": "thread/list", "params": {}}))
             assert [t["id"] for t in json.loads(ws.recv(30))["result"]["data"]] == [A]
         assert server.stop() == 0
+
+
+def test_the_command_sets_the_servers_collector_thresholds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc  # noqa: PLC0415 - this test only
+
+    from threadloom.server import main as server_main  # noqa: PLC0415
+
+    served: list[Path] = []
+
+    async def serve(home: Path, *args: object) -> None:
+        served.append(home)
+
+    monkeypatch.setattr(server_main, "serve", serve)
+    before = gc.get_threshold()
+    try:
+        result = runner.invoke(app, ["app-server", "--home", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert gc.get_threshold() == server_main.GC_THRESHOLDS != before
+    finally:
+        gc.set_threshold(*before)
+    assert served == [tmp_path]

@@ -314,8 +314,9 @@ def app_server(
     ] = None,
 ) -> None:
     """Serve Codex's app-server thread API (JSON-RPC) on stdio or WebSocket."""
-    from threadloom.server.main import serve  # noqa: PLC0415 - only this command needs it
+    from threadloom.server.main import serve, tune_gc  # noqa: PLC0415 - only this command
 
+    tune_gc()
     try:
         _run(serve(CodexHome.from_env(home).root, listen, token, store, owner))
     except KeyboardInterrupt:
