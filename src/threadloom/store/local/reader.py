@@ -41,29 +41,31 @@ def open_rollout(path: Path) -> BinaryIO:
     return raw
 
 
-def iter_raw_lines(stream: BinaryIO, start: int = 0) -> Iterator[tuple[int, bytes, bool]]:
-    """Yield ``(offset, line_without_newline, complete)`` from ``start``; chunked reads.
+def iter_line_views(stream: BinaryIO, start: int = 0) -> Iterator[tuple[int, memoryview, bool]]:
+    """Yield ``(offset, line_without_newline, complete)`` from ``start``, each line a view into
+    the chunk it was read in (no copy); chunked reads.
 
     The last line is ``complete=False`` when the file does not end with a newline (torn).
     """
     offset = start
     pending = b""
-    while True:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            break
+    while chunk := stream.read(CHUNK):
         data = pending + chunk if pending else chunk
+        view = memoryview(data)
         pos = 0
-        while True:
-            nl = data.find(b"\n", pos)
-            if nl < 0:
-                break
-            yield offset, data[pos:nl], True
+        while (nl := data.find(b"\n", pos)) >= 0:
+            yield offset, view[pos:nl], True
             offset += nl - pos + 1
             pos = nl + 1
         pending = data[pos:]
     if pending:
-        yield offset, pending, False
+        yield offset, memoryview(pending), False
+
+
+def iter_raw_lines(stream: BinaryIO, start: int = 0) -> Iterator[tuple[int, bytes, bool]]:
+    """``iter_line_views`` with each line's bytes."""
+    for offset, line, complete in iter_line_views(stream, start):
+        yield offset, line.tobytes(), complete
 
 
 def iter_lines(path: Path, stats: ReadStats | None = None) -> Iterator[RolloutLine]:
@@ -72,28 +74,18 @@ def iter_lines(path: Path, stats: ReadStats | None = None) -> Iterator[RolloutLi
     Lines are decoded where they lie in each chunk read (no copy of their bytes)."""
     stats = stats if stats is not None else ReadStats()
     with open_rollout(path) as stream:
-        pending = b""
-        while chunk := stream.read(CHUNK):
-            data = pending + chunk if pending else chunk
-            with memoryview(data) as view:
-                pos = 0
-                while (end := data.find(b"\n", pos)) >= 0:
-                    stats.lines += 1
-                    line = view[pos:end]
-                    pos = end + 1
-                    try:
-                        yield decode_line(line)
-                    except LineError:
-                        if bytes(line).strip():
-                            stats.note_bad(stats.lines)
-                        else:
-                            stats.blank += 1
-                    finally:
-                        line.release()
-            pending = data[pos:]
-        if pending:
+        for number, (_, line, complete) in enumerate(iter_line_views(stream), start=1):
             stats.lines += 1
-            stats.torn = True
+            if not complete:
+                stats.torn = True
+                continue
+            try:
+                yield decode_line(line)
+            except LineError:
+                if line.tobytes().strip():
+                    stats.note_bad(number)
+                else:
+                    stats.blank += 1
 
 
 def ends_with_newline(path: Path) -> bool:
