@@ -74,31 +74,18 @@ def compressed(path: Path) -> Path:
 
 @pytest.mark.parametrize("chunk", [64, 1000, 4096, 1 << 20])
 @pytest.mark.parametrize("torn_marker", [False, True])
-def test_the_chunked_search_of_a_compressed_file_reads_what_a_line_by_line_pass_reads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, torn_marker: bool
+@pytest.mark.parametrize("zst", [False, True], ids=["plain-backwards", "compressed-forwards"])
+def test_the_search_reads_what_a_line_by_line_pass_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, torn_marker: bool, zst: bool
 ) -> None:
     path = settings_thread(tmp_path, torn_marker=torn_marker)
     monkeypatch.setattr(history, "_MARKER_CHUNK", chunk)
 
-    found = recorded_settings_of_file(compressed(path))
+    found = recorded_settings_of_file(compressed(path) if zst else path)
 
     assert found == line_by_line(path)
     assert (found.cwd, found.approval_policy, found.model) == ("/e", "never", "m2")
     assert found.reasoning_effort == "low"
-
-
-@pytest.mark.parametrize("chunk", [64, 1000, 4096, 1 << 20])
-@pytest.mark.parametrize("torn_marker", [False, True])
-def test_the_backward_search_reads_what_a_line_by_line_pass_reads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, torn_marker: bool
-) -> None:
-    path = settings_thread(tmp_path, torn_marker=torn_marker)
-    monkeypatch.setattr(history, "_MARKER_CHUNK", chunk)
-
-    found = recorded_settings_of_file(path)
-
-    assert found == line_by_line(path)
-    assert (found.cwd, found.approval_policy, found.model) == ("/e", "never", "m2")
 
 
 def mixed_thread(tmp_path: Path, seed: int) -> Path:
